@@ -1,0 +1,1 @@
+"""The handwritten runtime the generated ``cvat_sdk.api_client`` package is built on."""

@@ -1,0 +1,27 @@
+"""Tunables in one place: timeouts, retries, pool size, chunk sizes."""
+
+from __future__ import annotations
+
+#: Seconds to wait for a TCP (and TLS) connection.
+CONNECT_TIMEOUT: float | None = 30.0
+#: Seconds to wait for each read; None waits as long as the server takes (large exports).
+READ_TIMEOUT: float | None = None
+
+#: Connections kept per host; enough for a few threads sharing one client.
+POOL_MAXSIZE = 8
+
+#: Retries of idempotent requests on connection errors and overload answers.
+RETRY_TOTAL = 3
+RETRY_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_BACKOFF = 0.5
+RETRY_JITTER = 0.25
+RETRY_BACKOFF_MAX = 30.0
+MAX_REDIRECTS = 5
+#: The longest wait a server's Retry-After header may impose, in seconds.
+RETRY_AFTER_MAX = 60.0
+
+#: Bytes read from a file at a time when streaming a multipart body.
+STREAM_CHUNK_SIZE = 1024 * 1024
+
+USER_AGENT = "cvat-sdk-client"

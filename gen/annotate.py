@@ -1,0 +1,331 @@
+"""Compute every declaration the templates print and attach it as ``x-py`` vendor extensions.
+
+Templates stay thin: they loop over ready-made lists (fields, parameters, imports) and print
+them. Everything that needs a decision (types, names, parameter order, which models a module
+imports) is decided here, in Python that is tested.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from gen.inline import hoist_wrappers
+from gen.naming import api_attribute_name, api_class_name, method_name, python_name, snake_case
+from gen.types import (
+    MODELS_PACKAGE,
+    TypeInfo,
+    TypeMapper,
+    or_none,
+    model_kind,
+    model_module,
+    ref_name,
+)
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+JSON_TYPES = ("application/json", "application/vnd.cvat+json")
+_CONSTRAINTS = {
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "pattern": "pattern",
+}
+
+
+def _first_line(text: str | None) -> str:
+    for line in (text or "").strip().splitlines():
+        line = line.strip().strip("*").strip()
+        if line:
+            return line.replace('"""', "'''").replace("\\", "\\\\")
+    return ""
+
+
+def _literal(value: Any) -> str:
+    return repr(value)
+
+
+def _constraints(node: dict[str, Any]) -> str:
+    """Schema constraints as keyword arguments (``, min_length=1``) for request validation."""
+    parts = [f", {py}={_literal(node[key])}" for key, py in _CONSTRAINTS.items() if key in node]
+    return "".join(parts)
+
+
+def _imports(models: set[str], own: str | None = None) -> list[dict[str, str]]:
+    return [
+        {"module": f"{MODELS_PACKAGE}.{model_module(name)}", "name": name}
+        for name in sorted(models)
+        if name != own
+    ]
+
+
+class Annotator:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.schemas: dict[str, Any] = document["components"]["schemas"]
+        self.types = TypeMapper(self.schemas)
+
+    # --- models -------------------------------------------------------------------------
+    def object_fields(self, name: str) -> list[dict[str, Any]]:
+        """Fields of an object model, or the union of its members' fields for composed ones."""
+        schema = self.schemas[name]
+        kind = model_kind(self.schemas, name)
+        if kind in ("union", "alias"):
+            merged: dict[str, dict[str, Any]] = {}
+            members = schema.get("allOf") or schema.get("oneOf") or schema.get("anyOf") or []
+            for member in members:
+                member_name = ref_name(member)
+                if member_name is None or model_kind(self.schemas, member_name) == "enum":
+                    continue
+                for item in self.object_fields(member_name):
+                    merged.setdefault(item["name"], item | {"required": kind == "alias" and item["required"]})
+            return list(merged.values())
+        required = set(schema.get("required") or [])
+        fields = []
+        for wire, prop in (schema.get("properties") or {}).items():
+            info = self.types.of(prop)
+            fields.append(
+                {
+                    "name": python_name(wire),
+                    "wire": wire,
+                    "spec": info.spec,
+                    "hint": info.hint,
+                    "arg": info.arg,
+                    "models": info.models,
+                    "required": wire in required,
+                    "read_only": bool(prop.get("readOnly")),
+                    "write_only": bool(prop.get("writeOnly")),
+                    "description": _first_line(prop.get("description")),
+                    "constraints": _constraints(prop),
+                }
+            )
+        return fields
+
+    def model_declaration(self, name: str) -> dict[str, Any]:
+        schema = self.schemas[name]
+        kind = model_kind(self.schemas, name)
+        decl: dict[str, Any] = {
+            "kind": kind,
+            "is_" + kind: True,
+            "description": _first_line(schema.get("description")) or f"The {name} model.",
+        }
+        used: set[str] = set()
+        if kind == "enum":
+            decl["values"] = [{"value": _literal(v)} for v in schema["enum"]]
+        elif kind == "enum_union":
+            members = [ref_name(m) for m in schema.get("oneOf") or schema.get("allOf") or []]
+            decl["members"] = [{"name": m} for m in members if m]
+            decl["members_literal"] = _literal(tuple(m for m in members if m))
+            decl["nullable"] = bool(schema.get("nullable"))
+            used.update(m for m in members if m)
+        else:
+            fields = self.object_fields(name)
+            if kind == "alias":
+                base = ref_name((schema.get("allOf") or [{}])[0])
+                decl["base"] = base
+                decl["base_module"] = model_module(str(base))
+            if kind == "union":
+                members = schema.get("oneOf") or schema.get("anyOf") or []
+                specs = [self.types.of(m).spec for m in members]
+                decl["members_literal"] = _literal(tuple(specs))
+                used.update(n for m in members if (n := ref_name(m)))
+            for item in fields:
+                used.update(item.pop("models"))
+                item["field_args"] = self._field_args(item)
+            # required, writable fields may be given positionally, in declaration order
+            positional = [f for f in fields if f["required"] and not f["read_only"]]
+            keyword = [f for f in fields if f not in positional]
+            decl.update(
+                fields=fields,
+                has_fields=bool(fields),
+                positional=positional,
+                keyword=keyword,
+                has_keyword=bool(keyword),
+            )
+        decl["imports"] = _imports(used, own=name)
+        decl["has_imports"] = bool(decl["imports"])
+        return decl
+
+    @staticmethod
+    def _field_args(item: dict[str, Any]) -> str:
+        args = [_literal(item["name"]), _literal(item["spec"])]
+        if item["wire"] != item["name"]:
+            args.append(f"wire={_literal(item['wire'])}")
+        for flag in ("required", "read_only", "write_only"):
+            if item[flag]:
+                args.append(f"{flag}=True")
+        return ", ".join(args) + item["constraints"]
+
+    # --- operations ---------------------------------------------------------------------
+    def _body(self, operation: dict[str, Any], op_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        body = operation.get("requestBody")
+        if not body:
+            return [], []
+        content: dict[str, Any] = body.get("content") or {}
+        content_types = list(content)
+        schema = next(iter(content.values())).get("schema") or {}
+        name = ref_name(schema)
+        if name is not None:
+            info = self.types.of(schema)
+            return [
+                self._param(
+                    snake_case(name), name, "body", info, bool(body.get("required")), schema
+                )
+            ], content_types
+        # an inline form: each property becomes a parameter of its own
+        required = set(schema.get("required") or [])
+        params = []
+        for wire, prop in (schema.get("properties") or {}).items():
+            params.append(
+                self._param(python_name(wire), wire, "form", self.types.of(prop), wire in required, prop)
+            )
+        return params, content_types
+
+    def _param(
+        self,
+        name: str,
+        wire: str,
+        where: str,
+        info: TypeInfo,
+        required: bool,
+        node: dict[str, Any],
+        description: str = "",
+    ) -> dict[str, Any]:
+        enum = node.get("enum")
+        args = [_literal(name), _literal(where), _literal(info.spec)]
+        if wire != name and where != "body":
+            args.append(f"wire={_literal(wire)}")
+        if required:
+            args.append("required=True")
+        if enum:
+            args.append(f"enum={_literal(tuple(enum))}")
+        return {
+            "name": name,
+            "arg": info.arg if required else or_none(info.arg),
+            "required": required,
+            "models": info.models,
+            "param_args": ", ".join(args) + _constraints(node),
+            "description": _first_line(description or node.get("description")),
+        }
+
+    def _responses(self, operation: dict[str, Any]) -> tuple[dict[str, str | None], TypeInfo | None]:
+        returns: dict[str, str | None] = {}
+        infos: list[TypeInfo | None] = []
+        for status, response in (operation.get("responses") or {}).items():
+            if not str(status).startswith("2"):
+                continue
+            content = response.get("content") or {}
+            media = next((c for c in content if c in JSON_TYPES), next(iter(content), None))
+            if media is None:
+                returns[str(status)] = None
+                infos.append(None)
+                continue
+            info = self.types.of(content[media].get("schema") or {})
+            returns[str(status)] = info.spec
+            infos.append(info)
+        typed = [i for i in infos if i is not None]
+        if not typed:
+            return returns, None
+        hint = " | ".join(dict.fromkeys(i.hint for i in typed))
+        if len(typed) < len(infos):
+            hint += " | None"
+        return returns, TypeInfo("", hint, hint, frozenset().union(*(i.models for i in typed)))
+
+    def operation_declaration(self, path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+        tag = (operation.get("tags") or ["default"])[0]
+        op_id = operation.get("operationId") or snake_case(f"{method} {path}")
+        params = []
+        for node in operation.get("parameters") or []:
+            schema = node.get("schema") or {}
+            params.append(
+                self._param(
+                    python_name(node["name"]),
+                    node["name"],
+                    node["in"],
+                    self.types.of(schema),
+                    bool(node.get("required")),
+                    schema,
+                    node.get("description", ""),
+                )
+            )
+        body_params, content_types = self._body(operation, op_id)
+        ordered = [p for p in params if p["required"]] + [p for p in params if not p["required"]]
+        ordered += [p for p in body_params if p["required"]] + [p for p in body_params if not p["required"]]
+        returns, result = self._responses(operation)
+        security = operation.get("security", self.document.get("security") or [])
+        auth = sorted({scheme for requirement in security for scheme in requirement})
+        used: set[str] = set()
+        for p in ordered:
+            used.update(p.pop("models"))
+        if result is not None:
+            used.update(result.models)
+        responses = ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in returns.items())
+        return {
+            "tag": tag,
+            "api_class": api_class_name(tag),
+            "method": method_name(op_id, tag),
+            "operation_id": op_id,
+            "http_method": method.upper(),
+            "path": path,
+            "summary": _first_line(operation.get("summary") or operation.get("description")),
+            "params": ordered,
+            "positional": [p for p in ordered if p["required"]],
+            "keyword": [p for p in ordered if not p["required"]],
+            "has_keyword": any(not p["required"] for p in ordered),
+            "responses_literal": "{" + responses + "}",
+            "content_types_literal": _literal(tuple(content_types)),
+            "auth_literal": _literal(tuple(auth)),
+            "result_hint": result.hint if result else "None",
+            "models": sorted(used),
+            "deprecated": bool(operation.get("deprecated")),
+        }
+
+    def annotate(self) -> dict[str, Any]:
+        for name in self.schemas:
+            self.schemas[name]["x-py"] = self.model_declaration(name)
+        per_api: dict[str, set[str]] = {}
+        for path, item in self.document["paths"].items():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if operation is None:
+                    continue
+                if "parameters" in item:  # path-level parameters apply to every operation
+                    known = {(p["name"], p["in"]) for p in operation.get("parameters") or []}
+                    extra = [p for p in item["parameters"] if (p["name"], p["in"]) not in known]
+                    operation["parameters"] = extra + list(operation.get("parameters") or [])
+                decl = self.operation_declaration(path, method, operation)
+                operation["x-py"] = decl
+                operation["tags"] = [decl["tag"]]
+                per_api.setdefault(decl["api_class"], set()).update(decl["models"])
+        # module-level imports of an API file; the template prints them from its first operation
+        for item in self.document["paths"].values():
+            for method in HTTP_METHODS:
+                if method in item:
+                    decl = item[method]["x-py"]
+                    decl["api_imports"] = _imports(per_api[decl["api_class"]])
+        return self.document
+
+
+def prepare(document: dict[str, Any]) -> dict[str, Any]:
+    """The schema with named wrappers and every ``x-py`` declaration, ready for the templates."""
+    return Annotator(hoist_wrappers(copy.deepcopy(document))).annotate()
+
+
+def api_list(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The API groups of a prepared schema, sorted: class, module and attribute names."""
+    tags = sorted(
+        {
+            op["x-py"]["tag"]
+            for item in document["paths"].values()
+            for method, op in item.items()
+            if method in HTTP_METHODS
+        }
+    )
+    return [
+        {
+            "class_name": api_class_name(tag),
+            "module": snake_case(api_class_name(tag)),
+            "attribute": api_attribute_name(tag),
+        }
+        for tag in tags
+    ]
