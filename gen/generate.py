@@ -109,6 +109,22 @@ def _expected_files(document: dict[str, Any], apis: list[dict[str, str]]) -> set
     return expected
 
 
+def _not_ours(document: dict[str, Any]) -> list[str]:
+    """Files the python generator would add on its own: the parent package's ``__init__.py``,
+    and a model for each inline request body (we pass those bodies' fields as parameters)."""
+    paths = [f"{PACKAGE_DIR.parent}/__init__.py"]
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "x-py" not in operation:
+                continue
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            schemas = [media.get("schema") or {} for media in content.values()]
+            if any("$ref" not in schema for schema in schemas):
+                name = snake_case(operation["x-py"]["operation_id"]) + "_request"
+                paths.append(str(PACKAGE_DIR / "models" / f"{name}.py"))
+    return paths
+
+
 def _run_generator(schema_file: Path, config_file: Path, out: Path) -> None:
     supporting = ":".join(sorted({Path(p).name for p in SUPPORTING_FILES}))
     args = [
@@ -132,7 +148,8 @@ def _run_generator(schema_file: Path, config_file: Path, out: Path) -> None:
         "models",
         "--skip-validate-spec",
         "--global-property",
-        "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false,models,apis,"
+        "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false,skipFormModel=false,"
+        "models,apis,"
         f"supportingFiles={supporting}",
     ]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
@@ -184,8 +201,7 @@ def generate(schema: str | Path, out_dir: Path) -> Result:
         config_file.write_text(yaml.safe_dump(_config(document, apis)), encoding="utf-8")
         out = scratch / "out"
         out.mkdir()
-        # the python generator also writes the parent package's __init__.py: not ours
-        (out / ".openapi-generator-ignore").write_text(f"{PACKAGE_DIR.parent}/__init__.py\n")
+        (out / ".openapi-generator-ignore").write_text("\n".join(_not_ours(document)) + "\n")
         _run_generator(schema_file, config_file, out)
         _check_manifest(out, _expected_files(document, apis))
         package_dir = out / PACKAGE_DIR

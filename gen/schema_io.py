@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,10 @@ def load_schema(source: str | Path) -> dict[str, Any]:
 
 
 def schema_version(document: dict[str, Any]) -> str:
-    version = str(document.get("info", {}).get("version", "")).strip()
-    if not version:
-        raise SchemaError("the schema has no info.version")
-    return version
+    """The server version, e.g. ``2.24.0`` (2.72 reports ``2.72.0 (2.0)``: the API revision
+    in brackets is dropped)."""
+    text = str(document.get("info", {}).get("version", "")).strip()
+    found = re.match(r"\d+(\.\d+)*", text)
+    if not found:
+        raise SchemaError(f"the schema's info.version is not a version: {text!r}")
+    return found.group(0)
