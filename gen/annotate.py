@@ -41,6 +41,13 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
+def _model_description(name: str, schema: dict[str, Any]) -> str:
+    text = _first_line(schema.get("description"))
+    if "enum" in schema:  # drf-spectacular describes enums as a "* `value` - NAME" list
+        return f"{name}: one of {len(schema['enum'])} values."
+    return text or f"The {name} model."
+
+
 def _literal(value: Any) -> str:
     return repr(value)
 
@@ -57,6 +64,18 @@ def _imports(models: set[str], own: str | None = None) -> list[dict[str, str]]:
         for name in sorted(models)
         if name != own
     ]
+
+
+def type_only_imports(models: set[str], annotations: list[str], own: str | None = None) -> list[str]:
+    """The import lines annotations need (under ``TYPE_CHECKING``: none at run time)."""
+    words = set(" ".join(annotations).replace("[", " ").replace("]", " ").replace(",", " ").split())
+    lines = []
+    if any(w.startswith("datetime.") for w in words):
+        lines.append("import datetime")
+    if "IO" in words:
+        lines.append("from typing import IO")
+    lines += [f"from {i['module']} import {i['name']}" for i in _imports(models, own)]
+    return lines
 
 
 class Annotator:
@@ -107,7 +126,7 @@ class Annotator:
         decl: dict[str, Any] = {
             "kind": kind,
             "is_" + kind: True,
-            "description": _first_line(schema.get("description")) or f"The {name} model.",
+            "description": _model_description(name, schema),
         }
         used: set[str] = set()
         if kind == "enum":
@@ -142,8 +161,8 @@ class Annotator:
                 keyword=keyword,
                 has_keyword=bool(keyword),
             )
-        decl["imports"] = _imports(used, own=name)
-        decl["has_imports"] = bool(decl["imports"])
+        hints = [f[k] for f in decl.get("fields", []) for k in ("hint", "arg")]
+        decl["type_imports"] = type_only_imports(used, hints, own=name)
         return decl
 
     @staticmethod
@@ -284,6 +303,7 @@ class Annotator:
         for name in self.schemas:
             self.schemas[name]["x-py"] = self.model_declaration(name)
         per_api: dict[str, set[str]] = {}
+        per_api_hints: dict[str, list[str]] = {}
         for path, item in self.document["paths"].items():
             for method in HTTP_METHODS:
                 operation = item.get(method)
@@ -297,12 +317,17 @@ class Annotator:
                 operation["x-py"] = decl
                 operation["tags"] = [decl["tag"]]
                 per_api.setdefault(decl["api_class"], set()).update(decl["models"])
+                per_api_hints.setdefault(decl["api_class"], []).extend(
+                    [p["arg"] for p in decl["params"]] + [decl["result_hint"]]
+                )
         # module-level imports of an API file; the template prints them from its first operation
         for item in self.document["paths"].values():
             for method in HTTP_METHODS:
                 if method in item:
                     decl = item[method]["x-py"]
-                    decl["api_imports"] = _imports(per_api[decl["api_class"]])
+                    decl["api_imports"] = type_only_imports(
+                        per_api[decl["api_class"]], per_api_hints[decl["api_class"]]
+                    )
         return self.document
 
 

@@ -172,7 +172,13 @@ def _check_manifest(out: Path, expected: set[str]) -> None:
 
 
 def _format(package_dir: Path) -> None:
-    common = ["--line-length=100", "--target-version=py310", "--no-cache", "--quiet"]
+    common = [
+        "--line-length=100",
+        "--target-version=py310",
+        "--no-cache",
+        "--quiet",
+        "--config=lint.isort.known-first-party=['cvat_sdk']",
+    ]
     steps = [
         ["check", "--fix-only", "--select=F401,I,UP", "--exit-zero", *common],
         ["format", *common],
