@@ -2,8 +2,8 @@
 
 A *reader* turns decoded JSON into Python values in place (dicts become models, strings become
 enums and datetimes). It is lenient where version skew is harmless (unknown fields are kept,
-unknown enum values are accepted with a warning, missing fields are left unset) and strict
-about types when asked to check. A *checker* validates what a caller gives before anything is
+unknown enum values are accepted with a warning, missing fields are left unset, a null is kept
+even where the schema says the field is not nullable) and strict about types otherwise. A *checker* validates what a caller gives before anything is
 sent: unknown or missing fields, wrong types, enum values and constraints, naming the path.
 
 Both are closures built once per (spec, package) and cached: no reflection per value.
@@ -17,8 +17,6 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from dateutil.parser import isoparse
 
 from cvat_sdk._runtime.specs import Leaf, ListOf, MapOf, ModelRef, Spec, describe, parse_spec
 
@@ -87,7 +85,10 @@ def parse_datetime(value: str) -> datetime.datetime:
     try:
         return datetime.datetime.fromisoformat(value)
     except ValueError:
-        return isoparse(value)  # older Pythons: "Z" suffix and other ISO 8601 forms
+        # older Pythons reject the "Z" suffix and some ISO 8601 forms; dateutil reads them
+        from dateutil.parser import isoparse  # noqa: PLC0415 (costs 15 ms at import)
+
+        return isoparse(value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -219,8 +220,8 @@ def build_model_reader(cls: Any, resolve: Resolver, check: bool) -> Reader:
         spec = parse_spec(field.spec)
         types = _leaf_types(spec)
         if types is not None:
-            if check:
-                leaf_checks.append((field.wire, types))
+            if check:  # null is tolerated in any field: newer servers made many nullable
+                leaf_checks.append((field.wire, types | {_NONE}))
         elif not (isinstance(spec, Leaf) and spec.name in ("any", "file")):
             conversions.append((field.wire, build_reader(spec, resolve, check)))
     new = object.__new__
@@ -240,8 +241,8 @@ def build_model_reader(cls: Any, resolve: Resolver, check: bool) -> Reader:
                 error.reversed_path.append(wire)
                 raise error
         for wire, reader in conversions:
-            item = get(wire, MISSING)
-            if item is not MISSING:
+            item = get(wire, None)
+            if item is not None:
                 try:
                     value[wire] = reader(item)
                 except Invalid as error:

@@ -263,8 +263,10 @@ class Endpoint:
         headers = client.get_common_headers()
         body: Any = None
         form: dict[str, Any] = {}
-        for key, value in values.items():
-            param = self.spec.params[key]
+        for key, param in self.spec.params.items():  # schema order, whatever the call's
+            value = values.get(key)
+            if value is None:
+                continue
             if param.where == "path":
                 path = path.replace("{" + param.wire + "}", encode.path_segment(value))
             elif param.where == "query":

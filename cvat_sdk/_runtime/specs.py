@@ -8,32 +8,27 @@ spec nullable. Parsing happens once per distinct spec string.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 LEAVES = frozenset({"str", "int", "float", "bool", "date", "datetime", "file", "any", "object"})
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(NamedTuple):
     name: str
     nullable: bool = False
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(NamedTuple):
     item: Spec
     nullable: bool = False
 
 
-@dataclass(frozen=True)
-class MapOf:
+class MapOf(NamedTuple):
     value: Spec
     nullable: bool = False
 
 
-@dataclass(frozen=True)
-class ModelRef:
+class ModelRef(NamedTuple):
     name: str
     nullable: bool = False
 
