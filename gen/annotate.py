@@ -16,9 +16,9 @@ from gen.types import (
     MODELS_PACKAGE,
     TypeInfo,
     TypeMapper,
-    or_none,
     model_kind,
     model_module,
+    or_none,
     ref_name,
 )
 
@@ -34,8 +34,8 @@ _CONSTRAINTS = {
 
 
 def _first_line(text: str | None) -> str:
-    for line in (text or "").strip().splitlines():
-        line = line.strip().strip("*").strip()
+    for raw in (text or "").strip().splitlines():
+        line = raw.strip().strip("*").strip()
         if line:
             return line.replace('"""', "'''").replace("\\", "\\\\")
     return ""
@@ -66,7 +66,9 @@ def _imports(models: set[str], own: str | None = None) -> list[dict[str, str]]:
     ]
 
 
-def type_only_imports(models: set[str], annotations: list[str], own: str | None = None) -> list[str]:
+def type_only_imports(
+    models: set[str], annotations: list[str], own: str | None = None
+) -> list[str]:
     """The import lines annotations need (under ``TYPE_CHECKING``: none at run time)."""
     words = set(" ".join(annotations).replace("[", " ").replace("]", " ").replace(",", " ").split())
     lines = []
@@ -97,7 +99,9 @@ class Annotator:
                 if member_name is None or model_kind(self.schemas, member_name) == "enum":
                     continue
                 for item in self.object_fields(member_name):
-                    merged.setdefault(item["name"], item | {"required": kind == "alias" and item["required"]})
+                    merged.setdefault(
+                        item["name"], item | {"required": kind == "alias" and item["required"]}
+                    )
             return list(merged.values())
         required = set(schema.get("required") or [])
         fields = []
@@ -144,10 +148,12 @@ class Annotator:
                 decl["base"] = base
                 decl["base_module"] = model_module(str(base))
             if kind == "union":
-                members = schema.get("oneOf") or schema.get("anyOf") or []
-                specs = [self.types.of(m).spec for m in members]
+                alternatives: list[dict[str, Any]] = (
+                    schema.get("oneOf") or schema.get("anyOf") or []
+                )
+                specs = [self.types.of(m).spec for m in alternatives]
                 decl["members_literal"] = _literal(tuple(specs))
-                used.update(n for m in members if (n := ref_name(m)))
+                used.update(n for m in alternatives if (n := ref_name(m)))
             for item in fields:
                 used.update(item.pop("models"))
                 item["field_args"] = self._field_args(item)
@@ -173,10 +179,12 @@ class Annotator:
         for flag in ("required", "read_only", "write_only"):
             if item[flag]:
                 args.append(f"{flag}=True")
-        return ", ".join(args) + item["constraints"]
+        return ", ".join(args) + str(item["constraints"])
 
     # --- operations ---------------------------------------------------------------------
-    def _body(self, operation: dict[str, Any], op_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    def _body(
+        self, operation: dict[str, Any], op_id: str
+    ) -> tuple[list[dict[str, Any]], list[str]]:
         body = operation.get("requestBody")
         if not body:
             return [], []
@@ -196,7 +204,9 @@ class Annotator:
         params = []
         for wire, prop in (schema.get("properties") or {}).items():
             params.append(
-                self._param(python_name(wire), wire, "form", self.types.of(prop), wire in required, prop)
+                self._param(
+                    python_name(wire), wire, "form", self.types.of(prop), wire in required, prop
+                )
             )
         return params, content_types
 
@@ -227,7 +237,9 @@ class Annotator:
             "description": _first_line(description or node.get("description")),
         }
 
-    def _responses(self, operation: dict[str, Any]) -> tuple[dict[str, str | None], TypeInfo | None]:
+    def _responses(
+        self, operation: dict[str, Any]
+    ) -> tuple[dict[str, str | None], TypeInfo | None]:
         returns: dict[str, str | None] = {}
         infos: list[TypeInfo | None] = []
         for status, response in (operation.get("responses") or {}).items():
@@ -250,7 +262,9 @@ class Annotator:
             hint += " | None"
         return returns, TypeInfo("", hint, hint, frozenset().union(*(i.models for i in typed)))
 
-    def operation_declaration(self, path: str, method: str, operation: dict[str, Any]) -> dict[str, Any]:
+    def operation_declaration(
+        self, path: str, method: str, operation: dict[str, Any]
+    ) -> dict[str, Any]:
         tag = (operation.get("tags") or ["default"])[0]
         op_id = operation.get("operationId") or snake_case(f"{method} {path}")
         params = []
@@ -269,7 +283,9 @@ class Annotator:
             )
         body_params, content_types = self._body(operation, op_id)
         ordered = [p for p in params if p["required"]] + [p for p in params if not p["required"]]
-        ordered += [p for p in body_params if p["required"]] + [p for p in body_params if not p["required"]]
+        ordered += [p for p in body_params if p["required"]] + [
+            p for p in body_params if not p["required"]
+        ]
         returns, result = self._responses(operation)
         security = operation.get("security", self.document.get("security") or [])
         auth = sorted({scheme for requirement in security for scheme in requirement})

@@ -41,7 +41,13 @@ SUPPORTING_FILES = {
     "model_utils.py": "model_utils.mustache",
     "rest.py": "rest.mustache",
 }
-_BUILTIN_SUPPORTING = {"__init__.py", "api_client.py", "configuration.py", "exceptions.py", "rest.py"}
+_BUILTIN_SUPPORTING = {
+    "__init__.py",
+    "api_client.py",
+    "configuration.py",
+    "exceptions.py",
+    "rest.py",
+}
 
 
 class GenerationError(Exception):
@@ -147,6 +153,9 @@ def _run_generator(schema_file: Path, config_file: Path, out: Path) -> None:
         "--model-package",
         "models",
         "--skip-validate-spec",
+        # keep single-member oneOf models as they are (their declarations ride on them)
+        "--openapi-normalizer",
+        "SIMPLIFY_ONEOF_ANYOF=false",
         "--global-property",
         "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false,skipFormModel=false,"
         "models,apis,"
@@ -169,6 +178,17 @@ def _check_manifest(out: Path, expected: set[str]) -> None:
             "openapi-generator output does not match the allow-list:\n"
             f"  unexpected: {unexpected[:20]}\n  missing: {missing[:20]}"
         )
+
+
+def _check_declarations(package_dir: Path, document: dict[str, Any]) -> None:
+    """Every model module declares its class: the generator drops extensions it rewrites."""
+    empty = [
+        name
+        for name in document["components"]["schemas"]
+        if f"class {name}(" not in (package_dir / "models" / f"{snake_case(name)}.py").read_text()
+    ]
+    if empty:
+        raise GenerationError(f"models rendered without their declaration: {empty}")
 
 
 def _format(package_dir: Path) -> None:
@@ -211,6 +231,7 @@ def generate(schema: str | Path, out_dir: Path) -> Result:
         _run_generator(schema_file, config_file, out)
         _check_manifest(out, _expected_files(document, apis))
         package_dir = out / PACKAGE_DIR
+        _check_declarations(package_dir, document)
         _format(package_dir)
         out_dir = out_dir.resolve()
         staging = out_dir.with_name(out_dir.name + ".new")

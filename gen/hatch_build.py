@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gen.generate import PACKAGE_DIR, generate  # noqa: E402
+from gen.generate import PACKAGE_DIR, generate  # noqa: E402 (needs ROOT on the path)
 from gen.schema_io import DEFAULT_SCHEMA, load_schema, schema_version  # noqa: E402
 
 
@@ -31,7 +31,7 @@ class CustomMetadataHook(MetadataHookInterface):
         metadata["version"] = schema_version(load_schema(_schema_source()))
 
 
-class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+class CustomBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         result = generate(_schema_source(), ROOT / PACKAGE_DIR)
         self.app.display_info(

@@ -11,7 +11,9 @@ _NOT_IDENTIFIER = re.compile(r"[^0-9a-zA-Z_]+")
 
 def camel_case(name: str) -> str:
     """``target_storage`` -> ``TargetStorage``."""
-    return "".join(part[:1].upper() + part[1:] for part in _NOT_IDENTIFIER.sub("_", name).split("_"))
+    return "".join(
+        part[:1].upper() + part[1:] for part in _NOT_IDENTIFIER.sub("_", name).split("_")
+    )
 
 
 def snake_case(name: str) -> str:

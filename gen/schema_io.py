@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 
 #: The schema the package is built from when nothing else is asked for.
-DEFAULT_SCHEMA = Path(__file__).resolve().parent.parent.parent / "shared/cvat-schemas/cvat-2.24.0.yml"
+DEFAULT_SCHEMA = (
+    Path(__file__).resolve().parent.parent.parent / "shared/cvat-schemas/cvat-2.24.0.yml"
+)
 
 
 class SchemaError(Exception):
@@ -25,11 +27,11 @@ def is_url(source: str) -> bool:
 def read_schema_text(source: str) -> str:
     """Return the raw text of a schema file or of a server's ``/api/schema/`` answer."""
     if is_url(source):
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 (is_url: http and https only)
             source, headers={"Accept": "application/vnd.oai.openapi+json, application/json;q=0.9"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http(s) only)
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 body: bytes = response.read()
         except OSError as error:
             raise SchemaError(f"cannot download the schema from {source}: {error}") from error

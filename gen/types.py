@@ -125,7 +125,9 @@ class TypeMapper:
             return _PRIMITIVES["bool"]
         if kind == "array":
             item = self.of(node.get("items") or {})
-            return TypeInfo(f"[{item.spec}]", f"list[{item.hint}]", f"list[{item.arg}]", item.models)
+            return TypeInfo(
+                f"[{item.spec}]", f"list[{item.hint}]", f"list[{item.arg}]", item.models
+            )
         if kind == "object" or "properties" in node or "additionalProperties" in node:
             extra = node.get("additionalProperties")
             if isinstance(extra, dict) and extra:

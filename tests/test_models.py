@@ -9,8 +9,8 @@ import warnings
 
 import pytest
 
-from cvat_sdk.api_client import exceptions, model_utils, models
 from cvat_sdk._runtime.convert import UnknownEnumValueWarning
+from cvat_sdk.api_client import exceptions, model_utils, models
 
 LABEL = {
     "name": "car",
@@ -44,9 +44,7 @@ def test_construction_does_not_change_the_callers_dicts() -> None:
 
 
 def test_models_and_dicts_can_be_mixed() -> None:
-    attribute = models.AttributeRequest(
-        name="a", mutable=True, input_type="number", values=["1"]
-    )
+    attribute = models.AttributeRequest(name="a", mutable=True, input_type="number", values=["1"])
     label = models.PatchedLabelRequest(name="car", attributes=[attribute, LABEL["attributes"][0]])
     assert label.attributes[0] is not None
     assert [a.name for a in label.attributes] == ["a", "a"]
@@ -69,7 +67,7 @@ def test_attribute_and_item_access() -> None:
 
 def test_unset_optional_field_raises_a_named_error() -> None:
     user = models.BasicUser(username="u")
-    with pytest.raises(exceptions.ApiAttributeError, match="BasicUser.first_name is not set"):
+    with pytest.raises(exceptions.ApiAttributeError, match=r"BasicUser\.first_name is not set"):
         _ = user.first_name
     assert user.get("first_name") is None
 
@@ -195,7 +193,9 @@ def test_wrapper_models() -> None:
     assert isinstance(storage, models.StorageRequest)
     spec = models.TaskWriteRequest(name="t", target_storage={"location": "cloud_storage"})
     assert isinstance(spec.target_storage, models.PatchedTaskWriteRequestTargetStorage)
-    spec2 = models.TaskWriteRequest(name="t", target_storage=models.StorageRequest(location="local"))
+    spec2 = models.TaskWriteRequest(
+        name="t", target_storage=models.StorageRequest(location="local")
+    )
     assert spec2.target_storage.location == "local"
     annotation_id = models.AnnotationId._from_wire({"shape_type": "mask", "obj_id": 1})
     assert isinstance(annotation_id.shape_type, models.ShapeType)

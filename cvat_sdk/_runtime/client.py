@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from http.cookies import CookieError, SimpleCookie
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
@@ -19,6 +19,8 @@ from urllib3.exceptions import (
     ProtocolError,
     ProxyError,
     SSLError,
+)
+from urllib3.exceptions import (
     TimeoutError as Urllib3TimeoutError,
 )
 
@@ -33,7 +35,7 @@ from cvat_sdk._runtime.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from urllib3 import BaseHTTPResponse
+    from urllib3 import HTTPResponse
 
 logger = logging.getLogger("cvat_sdk")
 
@@ -94,9 +96,7 @@ class RESTClientObject:
             return urllib3.Timeout(total=request_timeout)
         if isinstance(request_timeout, tuple) and len(request_timeout) == 2:
             return urllib3.Timeout(connect=request_timeout[0], read=request_timeout[1])
-        raise ApiValueError(
-            "must be a number or a (connect, read) pair", ["_request_timeout"]
-        )
+        raise ApiValueError("must be a number or a (connect, read) pair", ["_request_timeout"])
 
     def request(
         self,
@@ -107,11 +107,11 @@ class RESTClientObject:
         body: Any = None,
         timeout: Timeout = None,
         stream: bool = False,
-    ) -> BaseHTTPResponse:
+    ) -> HTTPResponse:
         started = time.perf_counter()
         shown = redact_url(url)
         try:
-            response = self.pool_manager.request(
+            response = self.pool_manager.request(  # always an HTTPResponse from a pool manager
                 method,
                 url,
                 body=body,
@@ -138,7 +138,7 @@ class RESTClientObject:
                 (time.perf_counter() - started) * 1000,
                 redact_headers(headers),
             )
-        return response
+        return cast("HTTPResponse", response)
 
     def close(self) -> None:
         self.pool_manager.clear()
@@ -215,7 +215,7 @@ class BaseApiClient:
             headers["Cookie"] = cookie
         return headers
 
-    def _remember_cookies(self, response: BaseHTTPResponse) -> None:
+    def _remember_cookies(self, response: HTTPResponse) -> None:
         values = response.headers.getlist("Set-Cookie")
         if not values:
             return
@@ -248,7 +248,9 @@ class BaseApiClient:
                 queries.append((key, value))
             elif where == "cookie":
                 cookie = f"{key}={value}"
-                headers["Cookie"] = f"{headers['Cookie']}; {cookie}" if headers.get("Cookie") else cookie
+                headers["Cookie"] = (
+                    f"{headers['Cookie']}; {cookie}" if headers.get("Cookie") else cookie
+                )
 
     # --- sending ------------------------------------------------------------------------
     def request(
@@ -262,7 +264,7 @@ class BaseApiClient:
         _parse_response: bool = True,
         _request_timeout: Timeout = None,
         _check_status: bool = True,
-    ) -> BaseHTTPResponse:
+    ) -> HTTPResponse:
         """Send one request as it is given (a full URL); the answer is checked, not parsed.
 
         With ``_parse_response=False`` the body is left unread, to be streamed with
@@ -279,14 +281,19 @@ class BaseApiClient:
             body = json_body(body)
             headers.setdefault("Content-Type", "application/json")
         response = self.rest_client.request(
-            method, url, headers=headers, body=body, timeout=_request_timeout, stream=not _parse_response
+            method,
+            url,
+            headers=headers,
+            body=body,
+            timeout=_request_timeout,
+            stream=not _parse_response,
         )
         self._remember_cookies(response)
         if _check_status:
             self.raise_for_status(method, url, response)
         return response
 
-    def raise_for_status(self, method: str, url: str, response: BaseHTTPResponse) -> None:
+    def raise_for_status(self, method: str, url: str, response: HTTPResponse) -> None:
         if 200 <= response.status < 300:
             return
         body = response.data  # error bodies are read whole: they are small, and kept for users
@@ -319,13 +326,13 @@ class BaseApiClient:
         _content_type: str | None = None,
         _host: str | None = None,
         **_ignored: Any,
-    ) -> tuple[Any, BaseHTTPResponse]:
+    ) -> tuple[Any, HTTPResponse]:
         """Send a request to a path of the server with this client's headers and credentials.
 
         Returns ``(data, response)``: data is the decoded JSON body when parsing is on (and the
         answer is JSON), else None.
         """
-        from cvat_sdk._runtime.encode import path_segment  # noqa: PLC0415 (tiny, keeps order)
+        from cvat_sdk._runtime.encode import path_segment
 
         path = resource_path
         for name, value in (path_params or {}).items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 from urllib3.util.retry import Retry
@@ -16,7 +16,7 @@ from urllib3.util.retry import Retry
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ApiValueError
 
-Timeout = Union[float, tuple[float, float], None]
+Timeout = float | tuple[float, float] | None
 
 #: The schemes of CVAT's security definitions, in the order credentials are tried.
 AUTH_SCHEMES = ("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth")

@@ -69,7 +69,9 @@ def json_body(value: Any) -> bytes:
 
 
 def _is_file(value: Any) -> bool:
-    return isinstance(value, (io.IOBase, bytes, bytearray)) or callable(getattr(value, "read", None))
+    return isinstance(value, (io.IOBase, bytes, bytearray)) or callable(
+        getattr(value, "read", None)
+    )
 
 
 def _file_name(value: Any, fallback: str) -> str:
@@ -84,9 +86,7 @@ def multipart_fields(body: Any) -> list[tuple[str, Any]]:
     elif isinstance(body, Mapping):
         items = body.items()
     else:
-        raise ApiTypeError(
-            f"a multipart body must be a model or a dict, got {type(body).__name__}"
-        )
+        raise ApiTypeError(f"a multipart body must be a model or a dict, got {type(body).__name__}")
     fields: list[tuple[str, Any]] = []
     for name, value in items:
         if value is None:
@@ -192,7 +192,7 @@ class MultipartStream(io.RawIOBase):
         self._pending = self._pending[size:]
         return size
 
-    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[bytes]:
         """Whole pieces, for senders that iterate a body."""
         if self._pending:
             yield self._pending

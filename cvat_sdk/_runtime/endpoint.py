@@ -24,7 +24,7 @@ from cvat_sdk._runtime.exceptions import (
 from cvat_sdk._runtime.specs import Leaf, ModelRef, Spec, parse_spec
 
 if TYPE_CHECKING:
-    from urllib3 import BaseHTTPResponse
+    from urllib3 import HTTPResponse
 
     from cvat_sdk._runtime.client import BaseApiClient
 
@@ -51,24 +51,27 @@ _OPTION_DEFAULTS: dict[str, Any] = {
     "_content_type": None,
 }
 # accepted for scripts written for other generators, with the same meaning
-_OPTION_ALIASES = {"_check_input_type": "_validate_inputs", "_check_return_type": "_validate_outputs"}
+_OPTION_ALIASES = {
+    "_check_input_type": "_validate_inputs",
+    "_check_return_type": "_validate_outputs",
+}
 
 
 class P:
     """One parameter: Python name, placement (path/query/header/body/form), spec, wire name."""
 
     __slots__ = (
-        "name",
-        "where",
-        "spec",
-        "wire",
-        "required",
         "enum",
-        "min_length",
         "max_length",
-        "minimum",
         "maximum",
+        "min_length",
+        "minimum",
+        "name",
         "pattern",
+        "required",
+        "spec",
+        "where",
+        "wire",
     )
 
     def __init__(
@@ -149,7 +152,7 @@ class Api:
 
     def __init__(self, api_client: BaseApiClient | None = None) -> None:
         if api_client is None:
-            from cvat_sdk.api_client import ApiClient  # noqa: PLC0415 (generated package)
+            from cvat_sdk.api_client import ApiClient
 
             api_client = ApiClient()
         self.api_client = api_client
@@ -188,10 +191,10 @@ class Endpoint:
         return repr(self.spec)
 
     # invocation
-    def call_with_http_info(self, **kwargs: Any) -> tuple[Any, BaseHTTPResponse]:
+    def call_with_http_info(self, **kwargs: Any) -> tuple[Any, HTTPResponse]:
         return self(**kwargs)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, BaseHTTPResponse]:
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, HTTPResponse]:
         values, options = self._bind(args, kwargs)
         if options["_validate_inputs"]:
             self._validate(values)
@@ -209,17 +212,19 @@ class Endpoint:
             return None, response
         return self._parse(response, options["_validate_outputs"], method, url), response
 
-    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         name = self.spec.operation_id
         if len(args) > len(self.spec.positional):
             raise ApiTypeError(
                 f"{name}() takes {len(self.spec.positional)} positional arguments "
                 f"({', '.join(self.spec.positional) or 'none'}) but {len(args)} were given"
             )
-        values = dict(zip(self.spec.positional, args))
+        values = dict(zip(self.spec.positional, args, strict=False))
         options = dict(_OPTION_DEFAULTS)
-        for key, value in kwargs.items():
-            key = _OPTION_ALIASES.get(key, key)
+        for given, value in kwargs.items():
+            key = _OPTION_ALIASES.get(given, given)
             if key in options:
                 options[key] = value
             elif key in self.spec.params:
@@ -285,7 +290,9 @@ class Endpoint:
         content_type = options["_content_type"]
         if body is not None:
             if content_type is None:
-                content_type = self.spec.content_types[0] if self.spec.content_types else "application/json"
+                content_type = (
+                    self.spec.content_types[0] if self.spec.content_types else "application/json"
+                )
             if content_type.startswith("multipart/form-data"):
                 stream = encode.MultipartStream(encode.multipart_fields(body))
                 headers["Content-Type"] = stream.content_type
@@ -298,12 +305,12 @@ class Endpoint:
             headers["Content-Type"] = content_type
         url = client.configuration.host + path
         if queries:
-            from urllib.parse import urlencode  # noqa: PLC0415
+            from urllib.parse import urlencode
 
             url += "?" + urlencode(queries)
         return self.spec.http_method, url, headers, body
 
-    def _parse(self, response: BaseHTTPResponse, check: bool, method: str, url: str) -> Any:
+    def _parse(self, response: HTTPResponse, check: bool, method: str, url: str) -> Any:
         declared = self._declared_type(response.status)
         if declared is None:
             return None
@@ -336,12 +343,12 @@ class Endpoint:
     @staticmethod
     def _response_error(
         message: str,
-        response: BaseHTTPResponse,
+        response: HTTPResponse,
         method: str,
         url: str,
         path: list[str | int] | None = None,
     ) -> ApiResponseError:
-        from cvat_sdk._runtime.client import redact_url  # noqa: PLC0415
+        from cvat_sdk._runtime.client import redact_url
 
         return ApiResponseError(
             message,
@@ -368,7 +375,7 @@ def _accepts_binary(spec: Spec, resolve: convert.Resolver) -> bool:
 
 def _resolver(api_class: type) -> convert.Resolver:
     """Model names of an API module resolve in the ``models`` package beside ``apis``."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
     package = api_class.__module__.rsplit(".", 2)[0] + ".models"
 

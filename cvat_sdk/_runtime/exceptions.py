@@ -9,9 +9,9 @@ network raises ``ApiConnectionError``/``ApiTimeoutError``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
-PathItem = Union[str, int]
+PathItem = str | int
 
 
 def render_path(path: Sequence[PathItem]) -> str:

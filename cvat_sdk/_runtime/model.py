@@ -49,17 +49,17 @@ class F:
     """One field of a model: its name, type spec, wire name, flags and request constraints."""
 
     __slots__ = (
+        "max_length",
+        "maximum",
+        "min_length",
+        "minimum",
         "name",
+        "pattern",
+        "read_only",
+        "required",
         "spec",
         "wire",
-        "required",
-        "read_only",
         "write_only",
-        "min_length",
-        "max_length",
-        "minimum",
-        "maximum",
-        "pattern",
     )
 
     def __init__(
@@ -142,7 +142,7 @@ class Model:
                 f"({', '.join(positional) or 'none'}) but {len(args)} were given"
             )
         values: dict[str, Any] = {}
-        for name, value in zip(positional, args):
+        for name, value in zip(positional, args, strict=False):
             values[name] = value
         for name, value in kwargs.items():
             if name in values:
@@ -260,9 +260,7 @@ class UnionModel(Model):
         def build() -> convert.Checker:
             resolve = resolver_for(cls)
             members = [
-                convert.build_checker(parse_spec(m), resolve)
-                for m in cls._members
-                if m != "file"
+                convert.build_checker(parse_spec(m), resolve) for m in cls._members if m != "file"
             ]
             return convert.build_union_checker(cls, members)
 
@@ -343,7 +341,7 @@ class EnumUnion:
     _nullable: ClassVar[bool] = False
     _values: ClassVar[tuple[Any, ...]] = ()
 
-    def __new__(cls, value: Any) -> Any:  # type: ignore[misc]
+    def __new__(cls, value: Any) -> Any:
         try:
             cls._checker()(value)
         except convert.Invalid as error:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from cvat_sdk._runtime.model import UNSET, EnumModel, EnumUnion, Model, UnionModel, to_json_data, to_plain
+from cvat_sdk._runtime.model import (
+    UNSET,
+    EnumModel,
+    EnumUnion,
+    Model,
+    UnionModel,
+    to_json_data,
+    to_plain,
+)
 
 #: Names other generators use for the same base classes.
 OpenApiModel = Model

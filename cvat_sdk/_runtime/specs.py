@@ -8,7 +8,7 @@ spec nullable. Parsing happens once per distinct spec string.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 LEAVES = frozenset({"str", "int", "float", "bool", "date", "datetime", "file", "any", "object"})
 
@@ -33,14 +33,14 @@ class ModelRef(NamedTuple):
     nullable: bool = False
 
 
-Spec = Union[Leaf, ListOf, MapOf, ModelRef]
+Spec = Leaf | ListOf | MapOf | ModelRef
 
 
 class SpecSyntaxError(ValueError):
     """A declaration carries a spec string outside the grammar: a generator bug."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse_spec(text: str) -> Spec:
     nullable = text.endswith("?")
     body = text[:-1] if nullable else text
