@@ -370,10 +370,17 @@ def _build_checker(spec: Spec, resolve: Resolver) -> Checker:
         return resolve(spec.name)._checker()  # type: ignore[no-any-return]
     if isinstance(spec, ListOf):
         item_checker = build_checker(spec.item, resolve)
+        exact = _leaf_types(spec.item)
 
         def check_list(value: Any) -> None:
             if not isinstance(value, (list, tuple)):
                 raise _mismatch(spec, value)
+            if exact is not None:  # plain JSON leaves pass without a call per item
+                for item in value:
+                    if type(item) not in exact:
+                        break
+                else:
+                    return
             for index, item in enumerate(value):
                 try:
                     item_checker(item)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cvat_sdk._runtime import convert
+from cvat_sdk._runtime.compile import compile_model_checker, compile_model_reader
 from cvat_sdk._runtime.exceptions import (
     ApiAttributeError,
     ApiKeyError,
@@ -166,13 +167,13 @@ class Model:
         return _Compiled.get(  # type: ignore[no-any-return]
             cls,
             f"reader{check}",
-            lambda: convert.build_model_reader(cls, resolver_for(cls), check),
+            lambda: compile_model_reader(cls, resolver_for(cls), check),
         )
 
     @classmethod
     def _checker(cls) -> convert.Checker:
         return _Compiled.get(  # type: ignore[no-any-return]
-            cls, "checker", lambda: convert.build_model_checker(cls, resolver_for(cls))
+            cls, "checker", lambda: compile_model_checker(cls, resolver_for(cls))
         )
 
     @classmethod

@@ -25,3 +25,21 @@ RETRY_AFTER_MAX = 60.0
 STREAM_CHUNK_SIZE = 1024 * 1024
 
 USER_AGENT = "cvat-sdk-client"
+
+# --- multi-request helpers (cvat_sdk.core) ---------------------------------------------------
+#: Files up to this size go in bulk multipart requests; larger ones through TUS.
+BULK_FILE_MAX = 8 * 1024 * 1024
+#: The most bytes of files one bulk ``Upload-Multiple`` request carries.
+BULK_REQUEST_MAX = 100 * 1024 * 1024
+#: The most files one bulk request carries.
+BULK_REQUEST_MAX_FILES = 1000
+#: Bytes per TUS PATCH request (streamed from disk, never held in memory whole).
+TUS_CHUNK_SIZE = 32 * 1024 * 1024
+#: Failed attempts in a row, without progress, after which a TUS upload gives up.
+TUS_MAX_RETRIES = 5
+#: Seconds between two polls of a background request.
+POLL_INTERVAL = 1.0
+#: Attempts at the final ``Upload-Finish`` request when the server answers 5xx.
+FINISH_ATTEMPTS = 3
+#: Bytes per read when downloading.
+DOWNLOAD_CHUNK_SIZE = 1024 * 1024
