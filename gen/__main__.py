@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(
-        f"generated {result.out_dir} from CVAT {result.version}: {result.apis} APIs, "
+        f"generated {result.out_dir} from schema version {result.version}: {result.apis} APIs, "
         f"{result.operations} operations, {result.models} models in {result.seconds:.1f} s"
     )
     return 0

@@ -41,6 +41,19 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
+def _property_names(wires: list[str]) -> dict[str, str]:
+    """Python names of a model's properties: snake_case (``GIT_INTEGRATION`` ->
+    ``git_integration``), except where that would collide with another property's name."""
+    taken = {python_name(w) for w in wires if python_name(snake_case(w)) == python_name(w)}
+    names = {}
+    for wire in wires:
+        snake = python_name(snake_case(wire))
+        clash = snake != python_name(wire) and snake in taken
+        names[wire] = python_name(wire) if clash else snake
+        taken.add(names[wire])
+    return names
+
+
 def _model_description(name: str, schema: dict[str, Any]) -> str:
     text = _first_line(schema.get("description"))
     if "enum" in schema:  # drf-spectacular describes enums as a "* `value` - NAME" list
@@ -76,7 +89,8 @@ def type_only_imports(
         lines.append("import datetime")
     if "IO" in words:
         lines.append("from typing import IO")
-    lines += [f"from {i['module']} import {i['name']}" for i in _imports(models, own)]
+    referenced = {m for m in models if m in words}
+    lines += [f"from {i['module']} import {i['name']}" for i in _imports(referenced, own)]
     return lines
 
 
@@ -105,11 +119,12 @@ class Annotator:
             return list(merged.values())
         required = set(schema.get("required") or [])
         fields = []
+        names = _property_names(list(schema.get("properties") or {}))
         for wire, prop in (schema.get("properties") or {}).items():
             info = self.types.of(prop)
             fields.append(
                 {
-                    "name": python_name(wire),
+                    "name": names[wire],
                     "wire": wire,
                     "spec": info.spec,
                     "hint": info.hint,

@@ -82,8 +82,8 @@ class TypeMapper:
             return TypeInfo(name, name, f"{name} | str", frozenset({name}))
         if kind == "enum_union":
             members = [self.model_type(r) for r in self._member_refs(name)]
-            hint = " | ".join(dict.fromkeys(m.hint for m in members))
-            arg = " | ".join(dict.fromkeys(m.arg for m in members))
+            hint = " | ".join(dict.fromkeys(p for m in members for p in m.hint.split(" | ")))
+            arg = " | ".join(dict.fromkeys(p for m in members for p in m.arg.split(" | ")))
             used = frozenset({name}).union(*(m.models for m in members))
             info = TypeInfo(name, hint, arg, used)
             return info.nullable() if self.schemas[name].get("nullable") else info

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
+from typing_extensions import Self
 from urllib3.exceptions import (
     HTTPError,
     MaxRetryError,
@@ -168,7 +169,7 @@ class BaseApiClient:
         self.pool_threads = pool_threads
 
     # --- lifecycle ----------------------------------------------------------------------
-    def __enter__(self) -> BaseApiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

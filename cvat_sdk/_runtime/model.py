@@ -281,7 +281,7 @@ class EnumModel(str):
         super().__init_subclass__(**kwargs)
         cls._instances = {v: str.__new__(cls, v) for v in cls._values if v is not None}
         cls._warned = set()
-        cls.allowed_values = {("value",): {_constant_name(v): v for v in cls._values}}
+        cls.allowed_values = {("value",): _constant_names(cls._values)}
 
     def __new__(cls, value: Any) -> EnumModel:
         if isinstance(value, cls):
@@ -327,11 +327,26 @@ class EnumModel(str):
         )
 
 
-def _constant_name(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    text = "".join(c if c.isalnum() else "_" for c in str(value)).strip("_").upper()
-    return text or "EMPTY"
+_SYMBOL_NAMES = {"+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", ".": "DOT", "": "EMPTY"}
+
+
+def _constant_names(values: tuple[Any, ...]) -> dict[str, Any]:
+    """Upper-case constant names of enum values (``in progress`` -> ``IN_PROGRESS``, ``+`` ->
+    ``PLUS``), made unique by a numeric suffix where two values would share one."""
+    names: dict[str, Any] = {}
+    for value in values:
+        if value is None:
+            base = "NULL"
+        elif value in _SYMBOL_NAMES:
+            base = _SYMBOL_NAMES[value]
+        else:
+            text = "".join(c if c.isalnum() else "_" for c in str(value)).strip("_").upper()
+            base = text or "_".join(_SYMBOL_NAMES.get(c, f"X{ord(c):X}") for c in str(value))
+        name, suffix = base, 2
+        while name in names:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        names[name] = value
+    return names
 
 
 class EnumUnion:
