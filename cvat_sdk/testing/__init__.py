@@ -1,0 +1,23 @@
+"""A fake CVAT 2.24 server for tests: in memory, on 127.0.0.1, in a background thread.
+
+    from cvat_sdk.testing import FakeCvatServer
+
+    with FakeCvatServer() as server:  # one user: "admin", password "password"
+        ...  # point the client at server.url
+        server.uploaded_files(task_id)  # what a task's data upload delivered, byte for byte
+        server.faults.drop_connection_after(100_000, path_prefix="/api/tasks/1/data/")
+        server.request_log  # every request received, e.g. to count re-sent chunks
+
+It answers the projects, tasks, jobs, labels, annotations, organizations, auth, upload (TUS and
+bulk), import, export, backup and /api/requests endpoints as CVAT does, with bodies that follow
+the 2.24 schema. What it does not do: decode media (each uploaded file is one frame), convert
+annotation formats (exports hold the fake's own JSON layout, which it reads back on import),
+or read files from cloud storage or a share.
+"""
+
+from __future__ import annotations
+
+from ._faults import Faults
+from ._server import FakeCvatServer, LoggedRequest
+
+__all__ = ["FakeCvatServer", "Faults", "LoggedRequest"]

@@ -1,0 +1,145 @@
+"""Background requests (CVAT's RQ jobs), as seen through /api/requests.
+
+A request moves on one step each time its client polls GET /api/requests/{id}: it is "queued" on
+the first poll, "started" on the next ones, and on poll number `polls_to_finish` its work runs and
+it ends "finished" (or "failed" with a message). The work runs then, not before, so a client that
+reads the result without waiting for the request sees what CVAT would show mid-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ._http import HttpError, Reply
+from ._store import now
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from ._http import Call, Json
+    from ._store import Organization, Store, User
+
+
+class BackgroundFailure(Exception):
+    """Ends a background request as "failed"; the message is what the client reads."""
+
+
+@dataclass
+class Outcome:
+    result_id: int | None = None
+    result_file: Path | None = None
+
+
+@dataclass(eq=False)
+class BackgroundRequest:
+    id: str
+    operation: Json
+    owner: User
+    organization: Organization | None
+    work: Callable[[], Outcome]
+    result_url: str | None = None
+    status: str = "queued"
+    message: str = ""
+    polls: int = 0
+    outcome: Outcome = field(default_factory=Outcome)
+    created_date: str = field(default_factory=now)
+    started_date: str | None = None
+    finished_date: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "failed")
+
+    def poll(self, store: Store) -> None:
+        if self.done:
+            return
+        self.polls += 1
+        if self.polls < store.polls_to_finish:
+            self.status = "queued" if self.polls == 1 else "started"
+            if self.status == "started" and self.started_date is None:
+                self.started_date = now()
+            return
+        self.started_date = self.started_date or now()
+        self.finished_date = now()
+        try:
+            injected = store.faults.take_background_failure(self.operation["type"])
+            if injected is not None:
+                raise BackgroundFailure(injected)
+            self.outcome = self.work()
+            self.status = "finished"
+        except BackgroundFailure as e:
+            self.status, self.message = "failed", str(e)
+        except HttpError as e:  # the same validation that answers 400 to a request
+            self.status, self.message = "failed", str(e.body.get("detail", e.body))
+
+    def render(self) -> Json:
+        progress = {"queued": 0.0, "started": 0.5, "finished": 1.0}.get(self.status)
+        return {
+            "status": self.status,
+            "message": self.message,
+            "id": self.id,
+            "operation": self.operation,
+            "progress": progress,
+            "created_date": self.created_date,
+            "started_date": self.started_date,
+            "finished_date": self.finished_date,
+            "expiry_date": None,
+            "owner": {"id": self.owner.id, "username": self.owner.username},
+            "result_url": self.result_url if self.status == "finished" else None,
+            "result_id": self.outcome.result_id,
+        }
+
+
+def request_id(
+    action: str,
+    target: str,
+    ident: object,
+    subresource: str | None = None,
+    *,
+    fmt: str | None = None,
+    user: User | None = None,
+) -> str:
+    """CVAT's rq_id layout, e.g. "export:task-5-dataset-in-COCO_1@0-format-by-1"."""
+    rq_id = f"{action}:{target}-{ident}"
+    if subresource:
+        rq_id += f"-{subresource}"
+    if fmt:
+        rq_id += "-in-" + fmt.replace(" ", "_").replace(".", "@") + "-format"
+    if user is not None:
+        rq_id += f"-by-{user.id}"
+    return rq_id
+
+
+def start(
+    call: Call,
+    rq_id: str,
+    operation: Json,
+    work: Callable[[], Outcome],
+    *,
+    result_url: str | None = None,
+) -> Reply:
+    """Queues a request and answers 202 {"rq_id"}; 409 while the same one is still running."""
+    previous = call.store.requests.get(rq_id)
+    if previous is not None and not previous.done:
+        raise HttpError(409, f"Request {rq_id} is already in progress.")
+    if previous is not None and previous.outcome.result_file is not None:
+        previous.outcome.result_file.unlink(missing_ok=True)
+    call.store.requests[rq_id] = BackgroundRequest(
+        id=rq_id,
+        operation={
+            "type": operation["type"],
+            "target": operation["target"],
+            "project_id": operation.get("project_id"),
+            "task_id": operation.get("task_id"),
+            "job_id": operation.get("job_id"),
+            "format": operation.get("format"),
+            "function_id": None,
+        },
+        owner=call.me,
+        organization=call.org,
+        work=work,
+        result_url=result_url,
+    )
+    return Reply.json(202, {"rq_id": rq_id})

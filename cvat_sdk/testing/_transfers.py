@@ -1,0 +1,421 @@
+"""Endpoints that move files: task data, imports, exports, backups and result downloads.
+
+Each upload endpoint answers through the upload protocol (see _uploads) and finishes into a
+background request; each export starts a background request whose result is a zip file that the
+request's `result_url` downloads (the v1 endpoint with `action=download`, as in CVAT 2.24).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import uuid
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import _annotations, _archives, _labels, _uploads
+from ._background import BackgroundFailure, Outcome, request_id, start
+from ._http import HttpError, Reply
+from ._store import Job, Project, Task, TaskData
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
+
+    from ._http import Call, Json
+    from ._multipart import Form
+    from ._store import Organization, Store, User
+    from ._uploads import UploadArea
+
+_SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
+_UNSUPPORTED_SOURCES = ("server_files", "remote_files", "cloud_storage_id")
+# Where CVAT 2.24 puts an export's result, spelled as in the schema (slash included).
+_RESULT_PATHS = {
+    ("project", "dataset"): "/api/projects/{}/dataset/",
+    ("project", "annotations"): "/api/projects/{}/annotations",
+    ("project", "backup"): "/api/projects/{}/backup",
+    ("task", "dataset"): "/api/tasks/{}/dataset",
+    ("task", "annotations"): "/api/tasks/{}/annotations/",
+    ("task", "backup"): "/api/tasks/{}/backup",
+    ("job", "dataset"): "/api/jobs/{}/dataset",
+    ("job", "annotations"): "/api/jobs/{}/annotations/",
+}
+T = TypeVar("T")
+IdMap = dict[str, dict[int, int]]  # "label_id" or "spec_id" -> old id -> new id
+
+
+# Task data: POST /api/tasks/{id}/data/
+
+
+def task_data(call: Call) -> Reply:
+    with call.store.lock:
+        task = call.store.get(call.store.tasks, call.id, call.me)
+        if task.data is not None:
+            raise HttpError(400, "Adding more data is not supported")
+    return _uploads.endpoint(call, f"task-{task.id}-data", _finish_task_data)
+
+
+def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
+    task = call.store.get(call.store.tasks, call.id, call.me)
+    fields = form.data
+    if fields.get("image_quality") in (None, ""):
+        raise HttpError(400, {"image_quality": ["This field is required."]})
+    quality = _integer(fields, "image_quality", 0, 100)
+    chunk_size = _integer(fields, "chunk_size", 0, 2**31 - 1) if fields.get("chunk_size") else None
+    for name in _UNSUPPORTED_SOURCES:
+        if fields.get(name):
+            raise HttpError(400, {name: ["The fake CVAT server only takes uploaded files."]})
+    sorting = fields.get("sorting_method", "lexicographical")
+    if sorting not in _SORTING_METHODS:
+        raise HttpError(400, {"sorting_method": [f'"{sorting}" is not a valid choice.']})
+    order = _as_list(fields.get("upload_file_order"))
+    if order and sorting != "predefined":
+        raise HttpError(
+            400, {"upload_file_order": ["Only valid with the 'predefined' sorting method."]}
+        )
+    mapping = fields.get("job_file_mapping") or []
+    files = _uploads.take_area(call.store, area.key).files
+
+    def work() -> Outcome:
+        _check_exists(call.store, "task", task)
+        if not files:
+            raise BackgroundFailure("No media data found")
+        names = _ordered(list(files), sorting, order, seed=task.id)
+        sizes = None
+        if mapping:
+            names, sizes = _apply_mapping(names, mapping)
+        attach_data(
+            call.store,
+            task,
+            [(n, files[n]) for n in names],
+            image_quality=quality,
+            chunk_size=chunk_size,
+            job_sizes=sizes,
+        )
+        return Outcome()
+
+    rq_id = request_id("create", "task", task.id)
+    return start(call, rq_id, {"type": "create:task", "target": "task", "task_id": task.id}, work)
+
+
+def attach_data(
+    store: Store,
+    task: Task,
+    files: list[tuple[str, Path]],
+    *,
+    image_quality: int,
+    chunk_size: int | None = None,
+    job_sizes: list[int] | None = None,
+) -> None:
+    """One frame per file (nothing is decoded); jobs of `segment_size` frames (one job if 0),
+    unless `job_sizes` says otherwise."""
+    media_dir = store.dir("media", f"task-{task.id}")
+    for name, source in files:
+        (media_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        source.replace(media_dir / name)
+    task.data = TaskData(
+        store.next_id("data"), image_quality, chunk_size, [n for n, _ in files], media_dir
+    )
+    task.segment_size = task.segment_size or len(files)
+    task.overlap = task.overlap or 0
+    if job_sizes is None:
+        step = task.segment_size
+        job_sizes = [min(step, len(files) - first) for first in range(0, len(files), step)]
+    first = 0
+    for size in job_sizes:
+        job = Job(
+            store.next_id("job"), task.id, first, first + size - 1, list(range(first, first + size))
+        )
+        store.jobs[job.id] = job
+        first += size
+
+
+def _ordered(names: list[str], sorting: str, order: list[str], seed: int) -> list[str]:
+    if sorting == "predefined":
+        if order and sorted(order) != sorted(names):
+            raise BackgroundFailure("upload_file_order does not list exactly the uploaded files")
+        return order or names
+    if sorting == "natural":
+        return sorted(
+            names, key=lambda n: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", n)]
+        )
+    if sorting == "random":
+        return shuffled(names, seed)
+    return sorted(names)
+
+
+def shuffled(items: Iterable[T], seed: object) -> list[T]:
+    """A shuffle that the seed decides, like CVAT's seeded random choices."""
+    return sorted(items, key=lambda item: hashlib.sha256(f"{seed}/{item}".encode()).digest())
+
+
+def _apply_mapping(names: list[str], mapping: Any) -> tuple[list[str], list[int]]:
+    groups = [[str(n) for n in group] for group in mapping]
+    flat = [n for group in groups for n in group]
+    if sorted(flat) != sorted(names) or not all(groups):
+        raise BackgroundFailure("job_file_mapping must list every uploaded file once")
+    return flat, [len(group) for group in groups]
+
+
+# Imports: annotations into a task or job, a dataset into a project, backups.
+
+
+def import_annotations(call: Call, target: str) -> Reply:
+    """POST /api/{tasks,jobs}/{id}/annotations/: replaces the annotations with the file's, when
+    the fake can read it (see _archives.read_labeled_data); other files change nothing."""
+    with call.store.lock:
+        record = call.store.get(_table(call.store, target), call.id, call.me)
+
+    def finish(call: Call, area: UploadArea, form: Form) -> Reply:
+        fmt = _format(call)
+        path = _uploaded_file(call, area, form, "annotation_file")
+
+        def work() -> Outcome:
+            _check_exists(call.store, target, record)
+            data = _archives.read_labeled_data(path)
+            if data is not None:
+                objects = _annotations.parse(call.store, data, keep_ids=False)
+                _annotations.replace(call.store, _annotations.jobs_of(call.store, record), objects)
+            return Outcome()
+
+        operation = {
+            "type": "import:annotations",
+            "target": target,
+            f"{target}_id": record.id,
+            "format": fmt,
+        }
+        return start(call, request_id("import", target, record.id, "annotations"), operation, work)
+
+    return _uploads.endpoint(call, f"{target}-{record.id}-annotations", finish)
+
+
+def import_dataset(call: Call) -> Reply:
+    """Accepts any file as the dataset and leaves the project as it is (nothing is converted)."""
+    with call.store.lock:
+        project = call.store.get(call.store.projects, call.id, call.me)
+
+    def finish(call: Call, area: UploadArea, form: Form) -> Reply:
+        fmt = _format(call)
+        _uploaded_file(call, area, form, "dataset_file")
+        operation = {
+            "type": "import:dataset",
+            "target": "project",
+            "project_id": project.id,
+            "format": fmt,
+        }
+        rq_id = request_id("import", "project", project.id, "dataset")
+        return start(call, rq_id, operation, Outcome)  # nothing to do: an empty outcome
+
+    return _uploads.endpoint(call, f"project-{project.id}-dataset", finish)
+
+
+def import_backup(call: Call, target: str) -> Reply:
+    """POST /api/{tasks,projects}/backup/: recreates what a backup made by this server holds."""
+
+    def finish(call: Call, area: UploadArea, form: Form) -> Reply:
+        path = _uploaded_file(call, area, form, f"{target}_file")
+        owner, org = call.me, call.org
+
+        def work() -> Outcome:
+            with _archives.Backup(path) as backup:
+                restore = _restore_task if target == "task" else _restore_project
+                return Outcome(result_id=restore(call.store, backup, owner, org))
+
+        rq_id = request_id("import", target, uuid.uuid4(), "backup")
+        return start(call, rq_id, {"type": "import:backup", "target": target}, work)
+
+    return _uploads.endpoint(call, f"{target}-backup-by-{call.me.id}", finish, unique_names=True)
+
+
+def _restore_project(
+    store: Store, backup: _archives.Backup, owner: User, org: Organization | None
+) -> int:
+    meta = backup.json("project.json")
+    project = Project(store.next_id("project"), str(meta.get("name", "")), owner, org)
+    store.projects[project.id] = project
+    mapping = _restore_labels(store, meta.get("labels", []), project_id=project.id)
+    for prefix in backup.task_prefixes():
+        _restore_task(store, backup, owner, org, prefix=prefix, project=project, mapping=mapping)
+    return project.id
+
+
+def _restore_task(
+    store: Store,
+    backup: _archives.Backup,
+    owner: User,
+    org: Organization | None,
+    *,
+    prefix: str = "",
+    project: Project | None = None,
+    mapping: IdMap | None = None,
+) -> int:
+    meta = backup.json(prefix + "task.json")
+    task = Task(
+        store.next_id("task"),
+        str(meta.get("name", "")),
+        owner,
+        org,
+        project_id=project.id if project else None,
+        subset=str(meta.get("subset", "")),
+        segment_size=int(meta.get("segment_size", 0)),
+        bug_tracker=str(meta.get("bug_tracker", "")),
+    )
+    store.tasks[task.id] = task
+    if mapping is None:
+        mapping = _restore_labels(store, meta.get("labels", []), task_id=task.id)
+    names = [str(n) for n in meta.get("files", [])]
+    if names:
+        staging = store.dir("staging", uuid.uuid4().hex)
+        files = [(n, backup.extract(f"{prefix}data/{n}", staging / n)) for n in names]
+        attach_data(store, task, files, image_quality=int(meta.get("image_quality", 70)))
+        shutil.rmtree(staging, ignore_errors=True)
+        data = _relabel(backup.json(prefix + "annotations.json"), mapping)
+        objects = _annotations.parse(store, data, keep_ids=False)
+        _annotations.replace(store, _annotations.jobs_of(store, task), objects)
+    return task.id
+
+
+def _restore_labels(
+    store: Store, labels: Any, *, project_id: int | None = None, task_id: int | None = None
+) -> IdMap:
+    """Recreates labels; maps old label (and sublabel) and attribute ids to the new ones."""
+    specs = _relabel(labels, {})  # a copy without ids
+    created = _labels.create_all(store, specs, project_id=project_id, task_id=task_id)
+    mapping: IdMap = {"label_id": {}, "spec_id": {}}
+    for old, new in zip(labels, created, strict=True):
+        pairs = [(old, _labels.render(new)), *zip(old["sublabels"], new.sublabels, strict=True)]
+        for old_label, new_label in pairs:
+            mapping["label_id"][old_label["id"]] = new_label["id"]
+            for old_attr, new_attr in zip(
+                old_label["attributes"], new_label["attributes"], strict=True
+            ):
+                mapping["spec_id"][old_attr["id"]] = new_attr["id"]
+    return mapping
+
+
+def _relabel(data: Any, mapping: IdMap) -> Any:
+    """A copy of `data` with label_id and spec_id remapped, and without other ids."""
+    if isinstance(data, list):
+        return [_relabel(item, mapping) for item in data]
+    if isinstance(data, dict):
+        return {
+            k: mapping[k].get(v, v) if k in mapping else _relabel(v, mapping)
+            for k, v in data.items()
+            if k != "id"
+        }
+    return data
+
+
+# Exports: POST /api/{projects,tasks,jobs}/{id}/dataset/export and /api/{...}/{id}/backup/export
+
+
+def export(call: Call, target: str, *, dataset: bool) -> Reply:
+    """POST .../dataset/export (a dataset; annotations only unless save_images) or
+    .../backup/export: a background request whose result is a zip file."""
+    record: Project | Task | Job = call.store.get(_table(call.store, target), call.id, call.me)
+    if isinstance(record, Task) and record.data is None:
+        raise HttpError(400, "Exporting a task without data is not allowed")
+    fmt = _format(call) if dataset else None
+    media = call.flag("save_images") if dataset else True
+    subresource = ("dataset" if media else "annotations") if dataset else "backup"
+    store = call.store
+
+    def work() -> Outcome:
+        _check_exists(store, target, record)
+        path = store.dir("exports") / f"{uuid.uuid4().hex}.zip"
+        _archives.write(path, _entries(store, record, media=media))
+        return Outcome(result_file=path)
+
+    rq_id = request_id("export", target, record.id, subresource, fmt=fmt, user=call.me)
+    operation = {
+        "type": f"export:{subresource}",
+        "target": target,
+        f"{target}_id": record.id,
+        "format": fmt,
+    }
+    result_path = _RESULT_PATHS[target, subresource].format(record.id)
+    result_url = call.url(result_path, {**call.query, "action": "download"})
+    return start(call, rq_id, operation, work, result_url=result_url)
+
+
+def _entries(
+    store: Store, record: Project | Task | Job, *, media: bool
+) -> Iterator[_archives.Entry]:
+    if isinstance(record, Project):
+        return _archives.project_entries(store, record, media=media)
+    if isinstance(record, Job):
+        task = store.tasks[record.task_id]
+        return _archives.task_entries(store, task, media=media, job=record)
+    return _archives.task_entries(store, record, media=media)
+
+
+# Downloads: GET <result_url>, i.e. /api/{...}/{id}/{dataset,annotations,backup}?action=download
+
+
+def download(call: Call, target: str, subresource: str) -> Reply:
+    """Streams the result of the caller's finished export; other v1 export calls are not served."""
+    if call.query.get("action") != "download":
+        raise HttpError(400, "The fake CVAT server exports through POST .../export only.")
+    fmt = call.query.get("format") if subresource != "backup" else None
+    rq_id = request_id("export", target, call.id, subresource, fmt=fmt, user=call.me)
+    request = call.store.requests.get(rq_id)
+    if request is None or request.status != "finished" or request.outcome.result_file is None:
+        raise HttpError(404, f"No finished export {rq_id} to download.")
+    filename = call.query.get("filename") or f"{target}_{call.id}_{subresource}.zip"
+    disposition = f'attachment; filename="{filename}"'
+    return Reply(
+        200,
+        content_type="application/zip",
+        headers=[("Content-Disposition", disposition)],
+        file=request.outcome.result_file,
+    )
+
+
+# Helpers.
+
+
+def _table(store: Store, target: str) -> dict[int, Any]:
+    tables: dict[str, dict[int, Any]] = {
+        "project": store.projects,
+        "task": store.tasks,
+        "job": store.jobs,
+    }
+    return tables[target]
+
+
+def _check_exists(store: Store, target: str, record: object) -> None:
+    """Background work fails if its target was deleted while it waited, as in CVAT."""
+    if record not in _table(store, target).values():
+        raise BackgroundFailure(f"The {target} was deleted")
+
+
+def _format(call: Call) -> str:
+    fmt = call.query.get("format")
+    if not fmt:
+        raise HttpError(400, {"format": ["This field is required."]})
+    return fmt
+
+
+def _uploaded_file(call: Call, area: UploadArea, form: Form, field: str) -> Path:
+    """The file a finishing import is about: sent in `field`, or named by `filename` (TUS)."""
+    sent = [f.name for f in form.files if f.field == field]
+    name = sent[-1] if sent else call.query.get("filename", "")
+    if name not in area.files:
+        raise HttpError(400, {field: ["No file was submitted."]})
+    return _uploads.take_area(call.store, area.key).files[name]
+
+
+def _integer(fields: Json, name: str, low: int, high: int) -> int:
+    try:
+        value = int(fields[name])
+    except (TypeError, ValueError):
+        raise HttpError(400, {name: ["A valid integer is required."]}) from None
+    if not low <= value <= high:
+        raise HttpError(400, {name: [f"Ensure this value is between {low} and {high}."]})
+    return value
+
+
+def _as_list(value: object) -> list[str]:
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -1,0 +1,402 @@
+"""Uploads to the fake server: task data (TUS, bulk, single request), imports and backups."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import resource
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import urllib3
+
+from cvat_sdk.testing import FakeCvatServer
+
+from .support import Api, dumps, shape, zip_members
+
+TUS = {"Tus-Resumable": "1.0.0"}
+CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
+
+
+def tus_create(
+    api: Api, collection: str, name: str, size: int, query: dict[str, str] | None = None
+) -> str:
+    metadata = f"filename {base64.b64encode(name.encode()).decode()},filetype {base64.b64encode(b'image/png').decode()}"
+    response = api.call(
+        "POST",
+        collection,
+        query,
+        headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": metadata},
+    )
+    assert response.status == 201, response.data
+    assert response.headers["Tus-Resumable"] == "1.0.0"
+    return response.headers["Location"]
+
+
+def tus_patch(api: Api, location: str, offset: int, data: bytes) -> urllib3.BaseHTTPResponse:
+    return api.http.request(
+        "PATCH", location, body=data, headers={**api.headers, **CHUNK, "Upload-Offset": str(offset)}
+    )
+
+
+def tus_offset(api: Api, location: str) -> int:
+    response = api.http.request("HEAD", location, headers={**api.headers, **TUS})
+    assert response.status == 200
+    return int(response.headers["Upload-Offset"])
+
+
+def tus_upload(
+    api: Api, collection: str, name: str, data: bytes, query: dict[str, str] | None = None
+) -> str:
+    location = tus_create(api, collection, name, len(data), query)
+    response = tus_patch(api, location, 0, data)
+    assert response.status == 204 and response.headers["Upload-Offset"] == str(len(data))
+    return response.headers["Upload-Filename"]
+
+
+def test_tus_upload_resumes_after_a_dropped_connection(server: FakeCvatServer, api: Api) -> None:
+    task = api.create_task()
+    collection = f"/api/tasks/{task['id']}/data/"
+    big, small = os.urandom(1_500_000), b"small file"
+    assert api.call("POST", collection, headers={"Upload-Start": "true"}).status == 202
+
+    location = tus_create(api, collection, "b_big.png", len(big))
+    assert location.startswith(f"{server.url}{collection}")
+    chunks = [
+        (offset, big[offset : offset + 512 * 1024]) for offset in range(0, len(big), 512 * 1024)
+    ]
+    assert tus_patch(api, location, *chunks[0]).status == 204
+
+    server.faults.drop_connection_after(
+        100_000, path_prefix=urlsplit(location).path, method="PATCH"
+    )
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        tus_patch(api, location, *chunks[1])
+    assert tus_offset(api, location) == chunks[1][0]  # the cut-short chunk was discarded
+    assert tus_patch(api, location, chunks[0][0], chunks[0][1]).status == 409  # stale offset
+    for offset, data in chunks[1:]:
+        response = tus_patch(api, location, offset, data)
+        assert response.status == 204 and response.headers["Upload-Offset"] == str(
+            offset + len(data)
+        )
+    assert (
+        api.http.request("HEAD", location, headers=api.headers).status == 404
+    )  # done: gone, as CVAT
+
+    assert tus_upload(api, collection, "a_small.png", small) == "a_small.png"
+    finish = api.call(
+        "POST",
+        collection,
+        headers={"Upload-Finish": "true"},
+        json={
+            "image_quality": 80,
+            "sorting_method": "predefined",
+            "upload_file_order": ["b_big.png", "a_small.png"],
+        },
+    )
+    assert finish.status == 202
+    assert api.wait(finish.json()["rq_id"])["status"] == "finished"
+
+    files = server.uploaded_files(task["id"])
+    assert list(files) == ["b_big.png", "a_small.png"]
+    assert files["b_big.png"].read_bytes() == big and files["a_small.png"].read_bytes() == small
+    patches = [
+        r for r in server.request_log if (r.method, r.path) == ("PATCH", urlsplit(location).path)
+    ]
+    assert len(patches) == len(chunks) + 2  # the dropped chunk and the stale one were sent again
+    assert [r.status for r in patches].count(None) == 1
+    assert api.ok("GET", f"/api/tasks/{task['id']}")["image_quality"] == 80
+
+
+def test_tus_rejects_what_the_protocol_forbids(api: Api) -> None:
+    task = api.create_task()
+    collection = f"/api/tasks/{task['id']}/data/"
+    location = tus_create(api, collection, "a.png", 10)
+    assert (
+        api.call(
+            "POST",
+            collection,
+            headers={**TUS, "Upload-Length": "3", "Upload-Metadata": "filename YS5wbmc="},
+        ).status
+        == 409
+    )
+    wrong_type = api.http.request(
+        "PATCH", location, body=b"x", headers={**api.headers, "Upload-Offset": "0"}
+    )
+    assert wrong_type.status == 415
+    assert tus_patch(api, location, 0, b"x" * 11).status == 413
+    assert tus_patch(api, location, 5, b"x").status == 409
+    unsafe = api.call(
+        "POST",
+        collection,
+        headers={**TUS, "Upload-Length": "1", "Upload-Metadata": "filename Li4vZXRj"},
+    )
+    assert unsafe.status == 400  # "../etc"
+    assert api.call("HEAD", collection + "00000000-0000-0000-0000-000000000000").status == 404
+
+
+def test_bulk_upload_multiple_sorts_lexicographically(server: FakeCvatServer, api: Api) -> None:
+    task = api.create_task()
+    files = {"b.png": b"B" * 1000, "cats/c.png": b"C", "a.png": os.urandom(3_000_000)}
+    request = api.upload_images(task["id"], files)
+    assert request["status"] == "finished" and request["operation"]["type"] == "create:task"
+    received = server.uploaded_files(task["id"])
+    assert list(received) == ["a.png", "b.png", "cats/c.png"]
+    assert {name: path.read_bytes() for name, path in received.items()} == files
+
+
+def test_single_request_multipart_upload(server: FakeCvatServer, api: Api) -> None:
+    task = api.create_task()
+    fields = {
+        "image_quality": "50",
+        "sorting_method": "predefined",
+        "client_files[0]": ("2.png", b"two"),
+        "client_files[1]": ("1.png", b"one"),
+    }
+    rq_id = api.ok("POST", f"/api/tasks/{task['id']}/data", fields=fields)["rq_id"]
+    assert api.ok("GET", f"/api/tasks/{task['id']}").get("size") is None  # not done before polled
+    assert api.wait(rq_id)["status"] == "finished"
+    assert list(server.uploaded_files(task["id"])) == ["2.png", "1.png"]  # as sent
+    assert api.call("POST", f"/api/tasks/{task['id']}/data", fields=fields).status == 400
+
+
+def test_chunked_transfer_encoding(server: FakeCvatServer, api: Api) -> None:
+    body, content_type = urllib3.encode_multipart_formdata(
+        {"image_quality": "70", "client_files[0]": ("a.png", b"a" * 100_000)}
+    )
+    pieces = (body[i : i + 4096] for i in range(0, len(body), 4096))  # no length: chunked
+    task = api.create_task()
+    response = api.call(
+        "POST",
+        f"/api/tasks/{task['id']}/data/",
+        body=pieces,
+        headers={"Content-Type": content_type},
+    )
+    assert response.status == 202
+    api.wait(response.json()["rq_id"])
+    assert server.uploaded_files(task["id"])["a.png"].read_bytes() == b"a" * 100_000
+    (upload,) = [r for r in server.request_log if r.method == "POST" and "/data" in r.path]
+    assert upload.headers["transfer-encoding"] == "chunked" and upload.body_length == len(body)
+
+
+def test_data_upload_validation(api: Api) -> None:
+    task = api.create_task()
+    path = f"/api/tasks/{task['id']}/data/"
+    assert api.call("POST", path, json={}, headers={"Upload-Finish": "true"}).status == 400
+    order = {"image_quality": 70, "upload_file_order": ["a.png"]}
+    assert api.call("POST", path, json=order, headers={"Upload-Finish": "true"}).status == 400
+    api.call(
+        "POST",
+        path,
+        headers={"Upload-Multiple": "true"},
+        fields={"client_files[0]": ("b.png", b"b")},
+    )
+    rq_id = api.ok(
+        "POST",
+        path,
+        json={**order, "sorting_method": "predefined"},
+        headers={"Upload-Finish": "true"},
+    )["rq_id"]
+    failed = api.wait(rq_id)
+    assert failed["status"] == "failed" and "upload_file_order" in failed["message"]
+
+
+def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> None:
+    """300 MB through TUS in 100 MB chunks, sent from a generator: the server must not buffer."""
+    task = api.create_task()
+    collection = f"/api/tasks/{task['id']}/data/"
+    block, pieces, piece_size = os.urandom(1 << 20), 300, 1 << 20
+    size, sent = pieces * piece_size, hashlib.sha256()
+
+    def body(first: int, count: int) -> Iterator[bytes]:
+        for i in range(first, first + count):
+            piece = i.to_bytes(8, "big") + block[8:]
+            sent.update(piece)
+            yield piece
+
+    location = tus_create(api, collection, "big.bin", size)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for first in range(0, pieces, 100):
+        headers = {
+            **api.headers,
+            **CHUNK,
+            "Upload-Offset": str(first * piece_size),
+            "Content-Length": str(100 * piece_size),
+        }
+        response = api.http.request("PATCH", location, body=body(first, 100), headers=headers)
+        assert response.status == 204
+    growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    rq_id = api.ok(
+        "POST", collection, json={"image_quality": 70}, headers={"Upload-Finish": "true"}
+    )["rq_id"]
+    api.wait(rq_id)
+
+    received = hashlib.sha256()
+    with server.uploaded_files(task["id"])["big.bin"].open("rb") as file:
+        while piece := file.read(1 << 20):
+            received.update(piece)
+    assert received.digest() == sent.digest()
+    assert growth_mib < 100
+
+
+def test_annotations_import_through_tus_and_multipart(api: Api) -> None:
+    task = api.create_task()
+    api.upload_images(task["id"], {"0.png": b"0", "1.png": b"1"})
+    cat = api.ok("GET", "/api/labels", {"task_id": task["id"], "name": "cat"})["results"][0]["id"]
+    document = dumps({"shapes": [shape(cat, frame=1)]})
+
+    collection = f"/api/tasks/{task['id']}/annotations/"
+    query = {"format": "CVAT 1.1", "filename": "ann.json"}
+    assert api.call("POST", collection, query, headers={"Upload-Start": "true"}).status == 202
+    name = tus_upload(api, collection, "ann.json", document)
+    finish = api.ok(
+        "POST", collection, {**query, "filename": name}, headers={"Upload-Finish": "true"}
+    )
+    assert finish["rq_id"] == f"import:task-{task['id']}-annotations"
+    assert api.ok("GET", collection)["shapes"] == []  # applied when the request finishes
+    request = api.wait(finish["rq_id"])
+    assert (request["status"], request["operation"]["format"]) == ("finished", "CVAT 1.1")
+    assert [s["frame"] for s in api.ok("GET", collection)["shapes"]] == [1]
+
+    job = api.ok("GET", "/api/jobs", {"task_id": task["id"]})["results"][0]
+    two = dumps({"tags": [{"frame": 0, "label_id": cat}, {"frame": 1, "label_id": cat}]})
+    rq_id = api.ok(
+        "POST",
+        f"/api/jobs/{job['id']}/annotations",
+        {"format": "COCO 1.0"},
+        fields={"annotation_file": ("a.json", two)},
+    )["rq_id"]
+    assert api.wait(rq_id)["status"] == "finished"
+    data = api.ok("GET", f"/api/jobs/{job['id']}/annotations")
+    assert len(data["tags"]) == 2 and data["shapes"] == []
+    assert (
+        api.call(
+            "POST", collection, {"format": "X"}, fields={"annotation_file": ("b.xml", b"<x/>")}
+        ).status
+        == 202
+    )
+    assert (
+        api.call("POST", collection, fields={"annotation_file": ("b.xml", b"<x/>")}).status == 400
+    )
+
+
+def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
+    task = api.create_task()
+    api.upload_images(task["id"], {"0.png": b"zero", "1.png": b"one"})
+    cat = api.ok("GET", "/api/labels", {"task_id": task["id"], "name": "cat"})["results"][0]["id"]
+    api.ok("PUT", f"/api/tasks/{task['id']}/annotations", json={"shapes": [shape(cat)]})
+
+    query = {"format": "COCO 1.0", "save_images": "true"}
+    rq_id = api.ok("POST", f"/api/tasks/{task['id']}/dataset/export", query)["rq_id"]
+    assert rq_id == f"export:task-{task['id']}-dataset-in-COCO_1@0-format-by-1"
+    assert api.call("POST", f"/api/tasks/{task['id']}/dataset/export", query).status == 409
+    assert (
+        api.call("GET", f"/api/tasks/{task['id']}/dataset", {**query, "action": "download"}).status
+        == 404
+    )
+    request = api.wait(rq_id)
+    assert request["status"] == "finished" and request["result_url"].startswith(server.url)
+
+    download = api.http.request(
+        "GET", request["result_url"], headers=api.headers, preload_content=False
+    )
+    assert download.status == 200 and download.headers["Content-Type"] == "application/zip"
+    data = b"".join(download.stream(1 << 16))
+    assert int(download.headers["Content-Length"]) == len(data)
+    members = zip_members(data)
+    assert members["data/0.png"] == b"zero" and members["data/1.png"] == b"one"
+    assert b'"label_id": %d' % cat in members["annotations.json"]
+    assert Api(server, headers={}).http.request("GET", request["result_url"]).status == 401
+
+    annotations_only = api.ok(
+        "POST", f"/api/tasks/{task['id']}/dataset/export", {"format": "YOLO 1.1"}
+    )["rq_id"]
+    url = api.wait(annotations_only)["result_url"]
+    assert "/annotations/?" in url and "data/0.png" not in zip_members(
+        api.http.request("GET", url, headers=api.headers).data
+    )
+
+    job = api.ok("GET", "/api/jobs", {"task_id": task["id"]})["results"][0]
+    job_rq = api.ok(
+        "POST",
+        f"/api/jobs/{job['id']}/dataset/export",
+        {"format": "COCO 1.0", "save_images": "true"},
+    )["rq_id"]
+    job_zip = zip_members(
+        api.http.request("GET", api.wait(job_rq)["result_url"], headers=api.headers).data
+    )
+    assert set(job_zip) == {"task.json", "annotations.json", "data/0.png", "data/1.png"}
+    exports = api.ok("GET", "/api/requests", {"action": "export", "task_id": task["id"]})
+    assert exports["count"] == 2
+
+
+def test_task_backup_round_trip(server: FakeCvatServer, api: Api) -> None:
+    task = api.create_task("original", segment_size=1)
+    api.upload_images(task["id"], {"0.png": b"zero", "1.png": b"one"})
+    cat = api.ok("GET", "/api/labels", {"task_id": task["id"], "name": "cat"})["results"][0]
+    spec_id = cat["attributes"][0]["id"]
+    tag = {
+        "frame": 1,
+        "label_id": cat["id"],
+        "attributes": [{"spec_id": spec_id, "value": "white"}],
+    }
+    api.ok("PUT", f"/api/tasks/{task['id']}/annotations", json={"tags": [tag]})
+
+    rq_id = api.ok("POST", f"/api/tasks/{task['id']}/backup/export")["rq_id"]
+    backup = api.http.request("GET", api.wait(rq_id)["result_url"], headers=api.headers).data
+
+    collection = "/api/tasks/backup/"
+    api.ok("POST", collection, headers={"Upload-Start": "true"})
+    name = tus_upload(api, collection, "backup.zip", backup)
+    assert name != "backup.zip" and name.endswith("backup.zip")  # made unique, as CVAT does
+    restored = api.wait(
+        api.ok("POST", collection, {"filename": name}, headers={"Upload-Finish": "true"})["rq_id"]
+    )
+    assert restored["status"] == "finished", restored["message"]
+    copy = api.ok("GET", f"/api/tasks/{restored['result_id']}")
+    assert (copy["name"], copy["size"], copy["jobs"]["count"]) == ("original", 2, 2)
+    assert {n: p.read_bytes() for n, p in server.uploaded_files(copy["id"]).items()} == {
+        "0.png": b"zero",
+        "1.png": b"one",
+    }
+    new_cat = api.ok("GET", "/api/labels", {"task_id": copy["id"], "name": "cat"})["results"][0]
+    (copied_tag,) = api.ok("GET", f"/api/tasks/{copy['id']}/annotations")["tags"]
+    assert copied_tag["label_id"] == new_cat["id"] != cat["id"]
+    assert copied_tag["attributes"] == [
+        {"spec_id": new_cat["attributes"][0]["id"], "value": "white"}
+    ]
+
+    junk = api.ok("POST", collection, fields={"task_file": ("x.zip", b"not a zip")})["rq_id"]
+    failed = api.wait(junk)
+    assert (
+        failed["status"] == "failed" and "zip" in failed["message"] and failed["result_id"] is None
+    )
+
+
+def test_project_backup_and_dataset_import(api: Api) -> None:
+    project = api.ok("POST", "/api/projects", json={"name": "zoo", "labels": [{"name": "cat"}]})
+    task = api.create_task("t", project_id=project["id"])
+    api.upload_images(task["id"], {"0.png": b"0"})
+    rq_id = api.ok("POST", f"/api/projects/{project['id']}/backup/export")["rq_id"]
+    backup = api.http.request("GET", api.wait(rq_id)["result_url"], headers=api.headers).data
+    assert {
+        "project.json",
+        f"tasks/{task['id']}/task.json",
+        f"tasks/{task['id']}/data/0.png",
+    } <= set(zip_members(backup))
+
+    restored = api.wait(
+        api.ok("POST", "/api/projects/backup", fields={"project_file": ("p.zip", backup)})["rq_id"]
+    )
+    copy = api.ok("GET", f"/api/projects/{restored['result_id']}")
+    assert (copy["name"], copy["tasks"]["count"]) == ("zoo", 1)
+
+    dataset = api.ok(
+        "POST",
+        f"/api/projects/{project['id']}/dataset/",
+        {"format": "COCO 1.0"},
+        fields={"dataset_file": ("d.zip", backup)},
+    )
+    assert api.wait(dataset["rq_id"])["status"] == "finished"
