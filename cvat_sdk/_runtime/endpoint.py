@@ -128,6 +128,8 @@ class EndpointSpec:
         self.content_types = content_types
         self.auth = auth
         self.attribute = ""
+        #: per-parameter checkers, compiled on the first validated call
+        self.checkers: dict[str, convert.Checker] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.attribute = name
@@ -239,18 +241,27 @@ class Endpoint:
                 raise ApiKeyError(f"{name}() is missing the required parameter", [key])
         return values, options
 
-    def _validate(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            param = self.spec.params[key]
-            try:
-                convert.build_checker(parse_spec(param.spec), self._resolve)(value)
-                if param.enum is not None and value not in param.enum:
-                    raise convert.Invalid(
-                        f"{value!r} is not one of {list(param.enum)}", kind="value"
-                    )
-                limits = convert.constraint_checker(param)
+    def _checker(self, param: P) -> convert.Checker:
+        checker = self.spec.checkers.get(param.name)
+        if checker is None:
+            base = convert.build_checker(parse_spec(param.spec), self._resolve)
+            limits = convert.constraint_checker(param)
+            allowed = param.enum
+
+            def check(value: Any) -> None:
+                base(value)
+                if allowed is not None and value not in allowed:
+                    raise convert.Invalid(f"{value!r} is not one of {list(allowed)}", "value")
                 if limits is not None:
                     limits(value)
+
+            checker = self.spec.checkers[param.name] = check
+        return checker
+
+    def _validate(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            try:
+                self._checker(self.spec.params[key])(value)
             except convert.Invalid as error:
                 path = [key, *error.path]
                 if error.kind == "key":
