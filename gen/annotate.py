@@ -254,13 +254,15 @@ class Annotator:
 
     def _responses(
         self, operation: dict[str, Any]
-    ) -> tuple[dict[str, str | None], TypeInfo | None]:
+    ) -> tuple[dict[str, str | None], TypeInfo | None, list[str]]:
         returns: dict[str, str | None] = {}
         infos: list[TypeInfo | None] = []
+        accept: list[str] = []
         for status, response in (operation.get("responses") or {}).items():
             if not str(status).startswith("2"):
                 continue
             content = response.get("content") or {}
+            accept += [m for m in content if m not in accept]
             media = next((c for c in content if c in JSON_TYPES), next(iter(content), None))
             if media is None:
                 returns[str(status)] = None
@@ -269,13 +271,15 @@ class Annotator:
             info = self.types.of(content[media].get("schema") or {})
             returns[str(status)] = info.spec
             infos.append(info)
+        accept.sort(key=lambda m: m not in JSON_TYPES and not m.endswith("+json"))
         typed = [i for i in infos if i is not None]
         if not typed:
-            return returns, None
-        hint = " | ".join(dict.fromkeys(i.hint for i in typed))
+            return returns, None, accept
+        hint = " | ".join(dict.fromkeys("bytes" if i.spec == "file" else i.hint for i in typed))
         if len(typed) < len(infos):
             hint += " | None"
-        return returns, TypeInfo("", hint, hint, frozenset().union(*(i.models for i in typed)))
+        models = frozenset().union(*(i.models for i in typed))
+        return returns, TypeInfo("", hint, hint, models), accept
 
     def operation_declaration(
         self, path: str, method: str, operation: dict[str, Any]
@@ -301,7 +305,7 @@ class Annotator:
         ordered += [p for p in body_params if p["required"]] + [
             p for p in body_params if not p["required"]
         ]
-        returns, result = self._responses(operation)
+        returns, result, accept = self._responses(operation)
         security = operation.get("security", self.document.get("security") or [])
         auth = sorted({scheme for requirement in security for scheme in requirement})
         used: set[str] = set()
@@ -324,6 +328,7 @@ class Annotator:
             "has_keyword": any(not p["required"] for p in ordered),
             "responses_literal": "{" + responses + "}",
             "content_types_literal": _literal(tuple(content_types)),
+            "accept_literal": _literal(tuple(accept)),
             "auth_literal": _literal(tuple(auth)),
             "result_hint": result.hint if result else "None",
             "models": sorted(used),

@@ -9,7 +9,6 @@ from cvat_sdk._runtime.endpoint import Api, EndpointSpec, P
 
 if TYPE_CHECKING:
     import datetime
-    from typing import IO
 
     from typing_extensions import Unpack
     from urllib3 import HTTPResponse
@@ -40,6 +39,7 @@ class BooksApi(Api):
         ),
         responses={"201": "BookRead"},
         content_types=("application/json", "multipart/form-data"),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -73,6 +73,7 @@ class BooksApi(Api):
         ),
         responses={"201": None, "202": "RqId"},
         content_types=("application/json", "multipart/form-data"),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -104,6 +105,7 @@ class BooksApi(Api):
         ),
         responses={"202": "RqId"},
         content_types=("multipart/form-data",),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -127,6 +129,7 @@ class BooksApi(Api):
         params=(P("id", "path", "int", required=True),),
         responses={"204": None},
         content_types=(),
+        accept=(),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -159,6 +162,7 @@ class BooksApi(Api):
         ),
         responses={"200": "PaginatedBookReadList"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -202,6 +206,7 @@ class BooksApi(Api):
         ),
         responses={"200": "BookRead"},
         content_types=("application/json",),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -226,6 +231,7 @@ class BooksApi(Api):
         params=(P("id", "path", "int", required=True),),
         responses={"200": "BookRead"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -247,6 +253,7 @@ class BooksApi(Api):
         params=(P("id", "path", "int", required=True),),
         responses={"200": "file"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -254,7 +261,7 @@ class BooksApi(Api):
         self,
         id: int,
         **kwargs: Unpack[CallOptions],
-    ) -> tuple[IO[bytes], HTTPResponse]:
+    ) -> tuple[bytes, HTTPResponse]:
         """Get the cover image"""
         return self.retrieve_cover_endpoint(
             id=id,
@@ -276,6 +283,7 @@ class BooksApi(Api):
         ),
         responses={"200": "BookExportRead", "201": None, "202": "RqId"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 

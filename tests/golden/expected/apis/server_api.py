@@ -25,6 +25,7 @@ class ServerApi(Api):
         params=(),
         responses={"200": "About"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=(),
     )
 
@@ -47,6 +48,7 @@ class ServerApi(Api):
         ),
         responses={"200": "object"},
         content_types=(),
+        accept=("application/json", "application/vnd.oai.openapi", "application/yaml"),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 

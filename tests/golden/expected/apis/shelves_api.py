@@ -34,6 +34,7 @@ class ShelvesApi(Api):
         ),
         responses={"201": "LabelRead"},
         content_types=("multipart/form-data",),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -63,6 +64,7 @@ class ShelvesApi(Api):
         ),
         responses={"200": "[SearchHit]"},
         content_types=("application/json",),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
@@ -89,6 +91,7 @@ class ShelvesApi(Api):
         ),
         responses={"200": "ShelfRead"},
         content_types=(),
+        accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
     )
 
