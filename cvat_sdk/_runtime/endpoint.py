@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 
 from cvat_sdk._runtime import convert, encode
 from cvat_sdk._runtime.configuration import Timeout
+from cvat_sdk._runtime.declarations import P
 from cvat_sdk._runtime.exceptions import (
     ApiKeyError,
     ApiResponseError,
@@ -55,54 +56,6 @@ _OPTION_ALIASES = {
     "_check_input_type": "_validate_inputs",
     "_check_return_type": "_validate_outputs",
 }
-
-
-class P:
-    """One parameter: Python name, placement (path/query/header/body/form), spec, wire name."""
-
-    __slots__ = (
-        "enum",
-        "max_length",
-        "maximum",
-        "min_length",
-        "minimum",
-        "name",
-        "pattern",
-        "required",
-        "spec",
-        "where",
-        "wire",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        where: str,
-        spec: str,
-        *,
-        wire: str | None = None,
-        required: bool = False,
-        enum: tuple[Any, ...] | None = None,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        pattern: str | None = None,
-    ) -> None:
-        self.name = name
-        self.where = where
-        self.spec = spec
-        self.wire = wire or name
-        self.required = required
-        self.enum = enum
-        self.min_length = min_length
-        self.max_length = max_length
-        self.minimum = minimum
-        self.maximum = maximum
-        self.pattern = pattern
-
-    def __repr__(self) -> str:
-        return f"P({self.name!r}, {self.where!r}, {self.spec!r})"
 
 
 class EndpointSpec:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cvat_sdk._runtime import convert
 from cvat_sdk._runtime.compile import compile_model_checker, compile_model_reader
+from cvat_sdk._runtime.declarations import F
 from cvat_sdk._runtime.exceptions import (
     ApiAttributeError,
     ApiKeyError,
@@ -44,54 +45,6 @@ class _Unset:
 
 #: Marks an argument that was not given. Typed ``Any`` so it fits every annotation.
 UNSET: Any = _Unset()
-
-
-class F:
-    """One field of a model: its name, type spec, wire name, flags and request constraints."""
-
-    __slots__ = (
-        "max_length",
-        "maximum",
-        "min_length",
-        "minimum",
-        "name",
-        "pattern",
-        "read_only",
-        "required",
-        "spec",
-        "wire",
-        "write_only",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        spec: str,
-        *,
-        wire: str | None = None,
-        required: bool = False,
-        read_only: bool = False,
-        write_only: bool = False,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        pattern: str | None = None,
-    ) -> None:
-        self.name = name
-        self.spec = spec
-        self.wire = wire or name
-        self.required = required
-        self.read_only = read_only
-        self.write_only = write_only
-        self.min_length = min_length
-        self.max_length = max_length
-        self.minimum = minimum
-        self.maximum = maximum
-        self.pattern = pattern
-
-    def __repr__(self) -> str:
-        return f"F({self.name!r}, {self.spec!r})"
 
 
 def resolver_for(cls: type) -> convert.Resolver:

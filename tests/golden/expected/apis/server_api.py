@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cvat_sdk._runtime.endpoint import Api, EndpointSpec, P
+from cvat_sdk._runtime.declarations import P
+from cvat_sdk._runtime.endpoint import Api, EndpointSpec
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

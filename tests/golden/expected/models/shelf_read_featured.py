@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cvat_sdk._runtime.model import UNSET, F, UnionModel
+from cvat_sdk._runtime.declarations import F
+from cvat_sdk._runtime.model import UNSET, UnionModel
 
 if TYPE_CHECKING:
     import datetime

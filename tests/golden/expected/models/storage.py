@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cvat_sdk._runtime.model import UNSET, F, Model
+from cvat_sdk._runtime.declarations import F
+from cvat_sdk._runtime.model import UNSET, Model
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models.location_enum import LocationEnum
