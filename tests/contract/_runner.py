@@ -463,6 +463,8 @@ class Runner:
         raw: Any = response.data
         if media.endswith("json") and raw:
             raw = json.loads(raw)
+        elif raw and isinstance(spec, Leaf) and spec.name == "str":  # text (an event stream)
+            raw = raw.decode("utf-8", "replace")
         problems: list[str] = []
         conform(data, raw, spec, resolve, "", problems)
         if not problems:
