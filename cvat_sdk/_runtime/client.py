@@ -1,38 +1,61 @@
-"""The HTTP core: one urllib3 pool per client, headers, cookies, auth, sending and errors."""
+"""The HTTP core: one urllib3 pool per client, headers, cookies, auth, sending and errors.
+
+Whatever goes wrong on the way surfaces as an exception of ``exceptions`` naming the request's
+method and (redacted) URL: never a bare urllib3, socket or TLS error, also when the caller
+streams a body with ``_parse_response=False`` and the connection breaks while reading it.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from http.cookies import CookieError, SimpleCookie
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from typing_extensions import Self
 from urllib3.exceptions import (
+    DecodeError,
     HTTPError,
     MaxRetryError,
+    NewConnectionError,
     ProtocolError,
-    ProxyError,
-    SSLError,
+)
+from urllib3.exceptions import (
+    IncompleteRead as Urllib3IncompleteRead,
 )
 from urllib3.exceptions import (
     TimeoutError as Urllib3TimeoutError,
 )
+from urllib3.util.retry import Retry
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.configuration import AUTH_SCHEMES, Configuration, Timeout
 from cvat_sdk._runtime.encode import header_value, json_body
 from cvat_sdk._runtime.exceptions import (
     ApiConnectionError,
+    ApiResponseError,
     ApiTimeoutError,
     ApiValueError,
+    OpenApiException,
+    RedirectError,
+    ServerVersionWarning,
     exception_class_for,
+)
+from cvat_sdk._runtime.redact import (
+    SECRET_HEADERS,
+    install_log_filter,
+    redact_headers,
+    redact_url,
 )
 
 if TYPE_CHECKING:
@@ -40,35 +63,151 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("cvat_sdk")
 
-#: Headers whose values are never logged or shown.
-SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-csrftoken"})
-_SECRET_QUERY = frozenset({"sign", "key", "token", "password"})
+__all__ = [
+    "SECRET_HEADERS",
+    "BaseApiClient",
+    "RESTClientObject",
+    "redact_headers",
+    "redact_url",
+]
 
 
-def redact_url(url: str) -> str:
-    """The URL with secret query values (``sign``...) replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    items = [
-        f"{name}=***" if name.split("=")[0].lower() in _SECRET_QUERY else name
-        for name in parts.query.split("&")
-    ]
-    return parts._replace(query="&".join(items)).geturl()
+def _cause_chain(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what it wraps (urllib3 keeps the cause in ``reason`` or ``args``)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        inner = getattr(current, "reason", None) or getattr(current, "original_error", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
+        current = inner or current.__cause__
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+def _partial_body(error: BaseException) -> tuple[bytes | None, int | None] | None:
+    """(bytes received, bytes missing) when the error is a body cut short, else None."""
+    for cause in _cause_chain(error):
+        if isinstance(cause, Urllib3IncompleteRead):  # streaming: counts only
+            return None, cause.expected
+        if isinstance(cause, http.client.IncompleteRead):
+            partial = cause.partial if isinstance(cause.partial, bytes) else None
+            return partial, cause.expected
+    return None
+
+
+def translate_error(
+    method: str, url: str, error: BaseException, response: HTTPResponse | None = None
+) -> OpenApiException:
+    """The client's exception for a failure of the transport (``url`` already redacted)."""
+    if isinstance(error, OpenApiException):
+        return error
+    cut = _partial_body(error) if response is not None else None
+    if cut is not None and response is not None:
+        received, missing = cut
+        announced = response.headers.get("Content-Length")
+        detail = "the body ended before its end"
+        if announced:
+            detail += f" ({announced} bytes announced"
+            detail += f", {missing} missing)" if missing is not None else ")"
+        return ApiResponseError(
+            detail,
+            status=response.status,
+            headers=response.headers,
+            body=received,
+            method=method,
+            url=url,
+        )
+    if response is not None and any(isinstance(c, DecodeError) for c in _cause_chain(error)):
+        encoding = response.headers.get("Content-Encoding", "")
+        return ApiResponseError(
+            f"the body cannot be decoded ({encoding or 'no'} content encoding)",
+            status=response.status,
+            headers=response.headers,
+            body=None,
+            method=method,
+            url=url,
+        )
+    timeout = next((c for c in _cause_chain(error) if _is_timeout(c)), None)
+    if timeout is not None:
+        return ApiTimeoutError(method, url, timeout)
+    reason = error.reason if isinstance(error, MaxRetryError) and error.reason else error
+    return ApiConnectionError(method, url, reason)
+
+
+def _is_timeout(error: BaseException) -> bool:
+    # urllib3 derives NewConnectionError (refused, unreachable) from ConnectTimeoutError
+    if isinstance(error, NewConnectionError):
+        return False
+    return isinstance(error, (Urllib3TimeoutError, TimeoutError))
+
+
+#: What the transport may raise while sending or reading (urllib3, sockets, TLS, http.client).
+TRANSPORT_ERRORS = (HTTPError, OSError, http.client.HTTPException)
+
+
+class _StreamedResponse(urllib3.HTTPResponse):
+    """A response whose body the caller reads: read errors become the client's exceptions.
+
+    The pool creates plain ``HTTPResponse`` objects; the client re-classes the ones it hands
+    out unread (same layout, only these overrides), so callers keep the urllib3 interface.
+    """
+
+    _cvat_request: tuple[str, str]
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except TRANSPORT_ERRORS as error:
+            method, url = self._cvat_request
+            raise translate_error(method, url, error, self) from None
+
+    def read(
+        self,
+        amt: int | None = None,
+        decode_content: bool | None = None,
+        cache_content: bool = False,
+    ) -> bytes:
+        with self._translated():
+            return super().read(amt, decode_content, cache_content)
+
+    def read1(self, amt: int | None = None, decode_content: bool | None = None) -> bytes:
+        with self._translated():
+            return super().read1(amt, decode_content)
+
+    def read_chunked(
+        self, amt: int | None = None, decode_content: bool | None = None
+    ) -> Generator[bytes, None, None]:
+        chunks = super().read_chunked(amt, decode_content)
+        while True:
+            with self._translated():
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    def drain_conn(self) -> None:
+        try:
+            super().drain_conn()
+        except OpenApiException:
+            pass  # draining is best effort: the connection is closed instead
+
+
+def _resendable(body: Any) -> bool:
+    """Only bodies held in memory can be sent again; a stream is consumed by the first try."""
+    return body is None or isinstance(body, (bytes, bytearray, str))
 
 
 class RESTClientObject:
     """The urllib3 pool of one client; thread-safe, keep-alive."""
 
     def __init__(self, configuration: Configuration) -> None:
+        self.retries = configuration.effective_retries()
         pool_args: dict[str, Any] = {
             "num_pools": 4,
             "maxsize": configuration.connection_pool_maxsize,
-            "retries": configuration.effective_retries(),
+            "retries": self.retries,
             "cert_reqs": "CERT_REQUIRED" if configuration.verify_ssl else "CERT_NONE",
         }
         if configuration.ssl_ca_cert:
@@ -87,17 +226,27 @@ class RESTClientObject:
         else:
             self.pool_manager = urllib3.PoolManager(**pool_args)
         self.configuration = configuration
+        install_log_filter()
 
-    def timeout_for(self, request_timeout: Timeout) -> urllib3.Timeout:
+    def timeout_for(self, request_timeout: Timeout | urllib3.Timeout) -> urllib3.Timeout:
         if request_timeout is None:
             return urllib3.Timeout(
                 connect=self.configuration.connect_timeout, read=self.configuration.read_timeout
             )
-        if isinstance(request_timeout, (int, float)) and not isinstance(request_timeout, bool):
+        if isinstance(request_timeout, urllib3.Timeout):
+            return request_timeout
+        if isinstance(request_timeout, (int, float)) and _seconds(request_timeout):
             return urllib3.Timeout(total=request_timeout)
-        if isinstance(request_timeout, tuple) and len(request_timeout) == 2:
+        if (
+            isinstance(request_timeout, tuple)
+            and len(request_timeout) == 2
+            and all(v is None or _seconds(v) for v in request_timeout)
+        ):
             return urllib3.Timeout(connect=request_timeout[0], read=request_timeout[1])
-        raise ApiValueError("must be a number or a (connect, read) pair", ["_request_timeout"])
+        raise ApiValueError(
+            "must be a positive number of seconds or a (connect, read) pair",
+            ["_request_timeout"],
+        )
 
     def request(
         self,
@@ -106,30 +255,34 @@ class RESTClientObject:
         *,
         headers: Mapping[str, str],
         body: Any = None,
-        timeout: Timeout = None,
+        timeout: Timeout | urllib3.Timeout = None,
         stream: bool = False,
     ) -> HTTPResponse:
+        """Send, with the retry policy; the body is read here unless ``stream``.
+
+        Reading the body here (rather than in urllib3) keeps what arrived of a body cut short,
+        and a body that breaks while being read is retried under the same policy as a
+        connection error (for the methods it allows, and bodies that can be sent again).
+        """
         started = time.perf_counter()
         shown = redact_url(url)
-        try:
-            response = self.pool_manager.request(  # always an HTTPResponse from a pool manager
-                method,
-                url,
-                body=body,
-                headers=dict(headers),
-                timeout=self.timeout_for(timeout),
-                preload_content=not stream,
-                decode_content=True,
-            )
-        except MaxRetryError as error:
-            reason = error.reason or error
-            if isinstance(reason, Urllib3TimeoutError):
-                raise ApiTimeoutError(method, shown, reason) from None
-            raise ApiConnectionError(method, shown, reason) from None
-        except Urllib3TimeoutError as error:
-            raise ApiTimeoutError(method, shown, error) from None
-        except (ProtocolError, ProxyError, SSLError, HTTPError, OSError) as error:
-            raise ApiConnectionError(method, shown, error) from None
+        timeout_ = self.timeout_for(timeout)
+        retries = self.retries
+        while True:
+            response = self._send(method, url, shown, headers, body, timeout_, retries, started)
+            if stream:
+                response.__class__ = _StreamedResponse
+                cast("_StreamedResponse", response)._cvat_request = (method, shown)
+                break
+            try:
+                response.read(cache_content=True)
+                break
+            except TRANSPORT_ERRORS as error:
+                following = self._next_attempt(method, url, body, response, retries, error)
+                if following is None:
+                    self._log_failure(method, shown, started, error)
+                    raise translate_error(method, shown, error, response) from None
+                retries = following
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %s in %.1f ms; request headers %s",
@@ -139,14 +292,92 @@ class RESTClientObject:
                 (time.perf_counter() - started) * 1000,
                 redact_headers(headers),
             )
-        return cast("HTTPResponse", response)
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        headers: Mapping[str, str],
+        body: Any,
+        timeout: urllib3.Timeout,
+        retries: Retry,
+        started: float,
+    ) -> HTTPResponse:
+        try:
+            response = self.pool_manager.request(
+                method,
+                url,
+                body=body,
+                headers=dict(headers),
+                timeout=timeout,
+                retries=retries,
+                preload_content=False,
+                decode_content=True,
+            )
+        except TRANSPORT_ERRORS as error:
+            self._log_failure(method, shown, started, error)
+            raise translate_error(method, shown, error) from None
+        return cast("HTTPResponse", response)  # always an HTTPResponse from a pool manager
+
+    @staticmethod
+    def _next_attempt(
+        method: str,
+        url: str,
+        body: Any,
+        response: HTTPResponse,
+        retries: Retry,
+        error: BaseException,
+    ) -> Retry | None:
+        """The policy for one more try after a body broke while read, or None if it is spent."""
+        if not _resendable(body) or not isinstance(error, Exception):
+            return None
+        if any(isinstance(c, DecodeError) for c in _cause_chain(error)):
+            return None  # a body that cannot be decoded will not decode next time either
+        policy = response.retries if isinstance(response.retries, Retry) else retries
+        if not isinstance(error, (ProtocolError, Urllib3TimeoutError)):
+            error = ProtocolError(str(error), error)  # urllib3 counts these as read errors
+        try:
+            following = policy.increment(method, url, error=error)
+        except Exception:  # exhausted, or a method the policy does not retry
+            return None
+        following.sleep()
+        return following
+
+    @staticmethod
+    def _log_failure(method: str, shown: str, started: float, error: BaseException) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s failed after %.1f ms: %s",
+                method,
+                shown,
+                (time.perf_counter() - started) * 1000,
+                type(error).__name__,
+            )
 
     def close(self) -> None:
         self.pool_manager.clear()
 
 
+def _seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def major_minor(version: str) -> tuple[int, int] | None:
+    """``"v2.24.1-dev"`` -> ``(2, 24)``; None when the text holds no version."""
+    found = _VERSION.search(version)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 class BaseApiClient:
     """Sends requests for the generated APIs with shared configuration, headers and cookies."""
+
+    #: The CVAT version of the schema the client was generated from (set by ``ApiClient``).
+    schema_version: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -167,6 +398,10 @@ class BaseApiClient:
             self.cookies.load(cookie)
         self.user_agent = settings.USER_AGENT
         self.pool_threads = pool_threads
+        #: The version the server reported (see :meth:`note_server_version`).
+        self.server_version: str | None = None
+        self._version_warned = False
+        self._version_lock = threading.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -184,7 +419,37 @@ class BaseApiClient:
         self.rest_client.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self.configuration.host!r})"
+        return f"{type(self).__name__}(host={redact_url(self.configuration.host)!r})"
+
+    # --- server version -----------------------------------------------------------------
+    def note_server_version(self, version: str | None) -> None:
+        """Record the server's version; warn once if its major.minor is not the schema's.
+
+        A server of another minor version may have added, changed or removed fields and
+        operations: the client still works where they agree, but the user should know, and
+        how to get a client for that server.
+        """
+        if not isinstance(version, str):
+            return
+        self.server_version = version
+        ours = self.schema_version
+        if ours is None:
+            return
+        theirs, built = major_minor(version), major_minor(ours)
+        if theirs is None or built is None or theirs == built:
+            return
+        with self._version_lock:
+            if self._version_warned:
+                return
+            self._version_warned = True
+        schema_url = redact_url(self.configuration.host) + "/api/schema/"
+        warnings.warn(
+            f"the CVAT server is version {version}, but this client was generated from the "
+            f"schema of CVAT {ours}; operations and fields that differ between them may fail. "
+            f"Generate a client for this server: CVAT_SDK_SCHEMA={schema_url} pip install .",
+            ServerVersionWarning,
+            stacklevel=3,
+        )
 
     # --- headers and cookies ------------------------------------------------------------
     @property
@@ -298,7 +563,10 @@ class BaseApiClient:
         if 200 <= response.status < 300:
             return
         body = response.data  # error bodies are read whole: they are small, and kept for users
-        raise exception_class_for(response.status)(
+        error_class = exception_class_for(response.status)
+        if 300 <= response.status < 400 and response.get_redirect_location():
+            error_class = RedirectError  # the policy stopped following: a loop, or too many
+        raise error_class(
             response.status,
             response.reason,
             headers=response.headers,

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from typing_extensions import Self
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from cvat_sdk._runtime import settings
@@ -22,35 +24,107 @@ Timeout = float | tuple[float, float] | None
 AUTH_SCHEMES = ("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth")
 
 
+#: Request headers that carry credentials: never forwarded when a redirect leads to another
+#: host (scheme, host or port), whatever retry policy the caller gives.
+REDIRECT_SECRET_HEADERS = frozenset(
+    {"Authorization", "Cookie", "X-CSRFToken", "Proxy-Authorization"}
+)
+
+
 class CappedRetry(Retry):
-    """urllib3's policy, with the server's ``Retry-After`` honoured only up to a cap."""
+    """urllib3's policy, with the server's ``Retry-After`` honoured only up to a cap.
+
+    A server (or a proxy in front of it) must not be able to park a client for hours; an
+    unreadable ``Retry-After`` falls back to the exponential backoff instead of failing.
+    """
+
+    def __init__(self, *args: Any, retry_after_cap: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after_cap = (
+            settings.RETRY_AFTER_MAX if retry_after_cap is None else float(retry_after_cap)
+        )
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("retry_after_cap", self.retry_after_cap)
+        return super().new(**kw)
 
     def get_retry_after(self, response: Any) -> float | None:
-        wait = super().get_retry_after(response)
-        return None if wait is None else min(wait, settings.RETRY_AFTER_MAX)
+        try:
+            wait = super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+        return None if wait is None else min(wait, self.retry_after_cap)
+
+
+def retry_policy(
+    attempts: int = settings.RETRY_TOTAL,
+    *,
+    methods: Collection[str] | None = settings.RETRY_METHODS,
+    statuses: Collection[int] = settings.RETRY_STATUSES,
+    backoff: float = settings.RETRY_BACKOFF,
+    jitter: float = settings.RETRY_JITTER,
+    backoff_max: float = settings.RETRY_BACKOFF_MAX,
+    retry_after_max: float = settings.RETRY_AFTER_MAX,
+    redirects: int = settings.MAX_REDIRECTS,
+) -> CappedRetry:
+    """The client's retry policy, with its knobs: pass the result as ``retries``.
+
+    ``attempts`` retries (after the first try) on connection errors, broken or timed-out
+    answers and ``statuses``, for ``methods`` only; the wait before retry *n* is
+    ``backoff * 2**(n-1)`` plus up to ``jitter`` seconds (never more than ``backoff_max``), or
+    the server's ``Retry-After`` up to ``retry_after_max``. POST and PATCH are not retried by
+    default because the server may have acted on the first attempt; opt in with
+    ``retry_policy(methods=(*settings.RETRY_METHODS, "POST"))`` (``methods=None``: all).
+    A request that never reached the server (connection refused) is retried whatever its
+    method.
+    """
+    upper = None if methods is None else frozenset(m.upper() for m in methods)
+    return CappedRetry(
+        total=None,  # each kind of failure has its own budget; redirects are not retries
+        connect=attempts,
+        read=attempts,
+        status=attempts,
+        other=0,  # TLS and protocol failures do not heal by retrying
+        redirect=redirects,
+        allowed_methods=upper,
+        status_forcelist=frozenset(statuses),
+        backoff_factor=backoff,
+        backoff_jitter=jitter,
+        backoff_max=backoff_max,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        remove_headers_on_redirect=REDIRECT_SECRET_HEADERS,
+        retry_after_cap=retry_after_max,
+    )
 
 
 def default_retries() -> Retry:
     """Connection errors and overload answers retried for idempotent methods, with backoff."""
-    return CappedRetry(
-        total=settings.RETRY_TOTAL,
-        connect=settings.RETRY_TOTAL,
-        read=settings.RETRY_TOTAL,
-        status=settings.RETRY_TOTAL,
-        other=0,
-        allowed_methods=frozenset(settings.RETRY_METHODS),
-        status_forcelist=frozenset(settings.RETRY_STATUSES),
-        backoff_factor=settings.RETRY_BACKOFF,
-        backoff_jitter=settings.RETRY_JITTER,
-        backoff_max=settings.RETRY_BACKOFF_MAX,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-        redirect=settings.MAX_REDIRECTS,
-        remove_headers_on_redirect=frozenset(
-            {"Authorization", "Cookie", "X-CSRFToken", "Proxy-Authorization"}
-        ),
-    )
+    return retry_policy()
+
+
+def _normalized(retries: Retry) -> Retry:
+    """A caller's policy, made to fit the client: the client raises its own status and redirect
+    errors (with the status and body), and credentials never follow a redirect to another host.
+    """
+    extra: dict[str, Any] = {
+        "raise_on_status": False,
+        "raise_on_redirect": False,
+        "remove_headers_on_redirect": retries.remove_headers_on_redirect
+        | {h.lower() for h in REDIRECT_SECRET_HEADERS},
+    }
+    native_cap = getattr(Retry, "DEFAULT_RETRY_AFTER_MAX", None)
+    if native_cap is not None and getattr(retries, "retry_after_max", None) == native_cap:
+        extra["retry_after_max"] = settings.RETRY_AFTER_MAX  # urllib3's default is 6 hours
+    return retries.new(**extra)
+
+
+def _check_timeout(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ApiValueError(f"must be a positive number of seconds or None, got {value!r}", [name])
 
 
 class Configuration:
@@ -63,10 +137,13 @@ class Configuration:
         username, password: basic authentication.
         verify_ssl, ssl_ca_cert, cert_file, key_file: TLS settings (verification on by default).
         proxy, proxy_headers: an HTTP(S) proxy.
-        retries: an int or a ``urllib3.util.Retry``; by default idempotent methods are retried
-            on connection errors and 429/502/503/504.
-        connect_timeout, read_timeout: defaults for every request (``_request_timeout``
-            overrides them per call).
+        retries: an int (retries per kind of failure, with the default backoff and methods),
+            a ``urllib3.util.Retry`` or :func:`retry_policy`'s result; by default idempotent
+            methods are retried on connection errors and 429/502/503/504.
+        connect_timeout, read_timeout: defaults for every request, in seconds (``None``: wait
+            forever). The read timeout bounds each wait for bytes, not a whole download, so a
+            server that accepts a request and never answers ends in ``ApiTimeoutError``.
+            ``_request_timeout`` overrides both per call.
     """
 
     def __init__(
@@ -114,8 +191,12 @@ class Configuration:
         self.proxy_headers = dict(proxy_headers or {})
         if isinstance(retries, bool) or not isinstance(retries, (int, Retry, type(None))):
             raise ApiValueError("retries must be an int or a urllib3 Retry", ["retries"])
+        if isinstance(retries, int) and retries < 0:
+            raise ApiValueError("retries must not be negative", ["retries"])
         self.retries = retries
         self.connection_pool_maxsize = connection_pool_maxsize or settings.POOL_MAXSIZE
+        _check_timeout("connect_timeout", connect_timeout)
+        _check_timeout("read_timeout", read_timeout)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
 
@@ -155,12 +236,11 @@ class Configuration:
 
     # --- connection ---------------------------------------------------------------------
     def effective_retries(self) -> Retry:
+        """The policy the pool uses (a caller's Retry is adapted: see ``_normalized``)."""
         if isinstance(self.retries, Retry):
-            return self.retries
+            return _normalized(self.retries)
         if isinstance(self.retries, int):
-            return default_retries().new(
-                total=self.retries, connect=self.retries, read=self.retries, status=self.retries
-            )
+            return retry_policy(self.retries)
         return default_retries()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Configuration:
@@ -170,9 +250,11 @@ class Configuration:
         return clone
 
     def __repr__(self) -> str:
+        from cvat_sdk._runtime.client import redact_url
+
         secrets = sorted(self.auth_settings())
         return (
-            f"Configuration(host={self.host!r}, username={self.username!r}, "
+            f"Configuration(host={redact_url(self.host)!r}, username={self.username!r}, "
             f"credentials={secrets}, verify_ssl={self.verify_ssl})"
         )
 

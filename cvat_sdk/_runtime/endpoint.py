@@ -294,18 +294,21 @@ class Endpoint:
             if isinstance(spec, Leaf) and spec.name == "str":
                 return data.decode("utf-8", "replace")  # text formats (event streams, YAML)
             raise self._response_error(f"expected JSON, got {media!r}", response, method, url)
-        try:
-            decoded = json.loads(data)
-        except ValueError as error:
-            if binary_ok:
-                return data
-            raise self._response_error(f"invalid JSON: {error}", response, method, url) from None
-        if binary_ok and not isinstance(decoded, dict):
-            return data  # an object or a file: a JSON string here is file content
-        try:
-            return convert.build_reader(spec, self._resolve, check)(decoded)
-        except convert.Invalid as error:
-            raise self._response_error(error.message, response, method, url, error.path) from None
+        with convert.gc_paused():
+            try:
+                decoded = json.loads(data)
+            except ValueError as error:
+                if binary_ok:
+                    return data
+                message = f"invalid JSON: {error}"
+                raise self._response_error(message, response, method, url) from None
+            if binary_ok and not isinstance(decoded, dict):
+                return data  # an object or a file: a JSON string here is file content
+            try:
+                return convert.build_reader(spec, self._resolve, check)(decoded)
+            except convert.Invalid as error:
+                path = error.path
+                raise self._response_error(error.message, response, method, url, path) from None
 
     def _declared_type(self, status: int) -> str | None:
         responses = self.spec.responses

@@ -3,15 +3,23 @@
 Bad input raises ``ApiTypeError``/``ApiValueError``/``ApiKeyError`` before anything is sent;
 an answer the server gives raises an ``ApiException`` (per-status subclasses); a response that
 cannot be read raises ``ApiResponseError`` (an ``ApiException`` that keeps the raw body); the
-network raises ``ApiConnectionError``/``ApiTimeoutError``.
+network raises ``ApiConnectionError``/``ApiTimeoutError``. Messages name the request's method
+and URL with credentials redacted, and never quote the value of a secret field.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cvat_sdk._runtime.redact import path_is_secret
+
 PathItem = str | int
+
+# what quotes a caller's value in a validation message: "got str ('...')", "'...' is not ..."
+_PREVIEW = re.compile(r" \(.*\)$", re.DOTALL)
+_LEADING_VALUE = re.compile(r"^b?(['\"]).*\1 is ", re.DOTALL)
 
 
 def render_path(path: Sequence[PathItem]) -> str:
@@ -34,8 +42,18 @@ class _PathMixin:
 
     def _with_path(self, msg: str, path_to_item: Sequence[PathItem] | None) -> str:
         self.path_to_item = tuple(path_to_item or ())
+        if path_is_secret(self.path_to_item):
+            msg = hide_value(msg)
         where = render_path(self.path_to_item)
         return f"{where}: {msg}" if where else msg
+
+
+def hide_value(msg: str) -> str:
+    """A validation message without the value it quotes (the field holds a credential)."""
+    msg = _PREVIEW.sub(" (value hidden)", msg)
+    if _LEADING_VALUE.match(msg):
+        return _LEADING_VALUE.sub("the value is ", msg, count=1)
+    return msg
 
 
 class ApiTypeError(OpenApiException, TypeError, _PathMixin):
@@ -163,8 +181,26 @@ class ServiceException(ApiException):
     """5xx."""
 
 
+class RedirectError(ApiException):
+    """Redirects were not followed to the end: a redirect loop, or more than the policy allows.
+
+    ``status``, ``headers`` (with ``Location``) and ``body`` are those of the last redirect.
+    """
+
+    def _message(self) -> str:
+        from cvat_sdk._runtime.redact import redact_url
+
+        location = (self.headers or {}).get("Location", "")
+        where = f"{self.method} {self.url}: " if self.method and self.url else ""
+        return (
+            f"{where}({self.status}) too many redirects (a redirect loop?); the last one led to "
+            f"{redact_url(location)!r}"
+        )
+
+
 class ApiResponseError(ApiException):
-    """A 2xx answer whose body is not what the schema declares (kept in ``body``)."""
+    """An answer whose body cannot be used (kept in ``body``): not JSON, not the declared
+    type (``path_to_item`` says where), or cut short (``body`` has what arrived)."""
 
     def __init__(
         self,
@@ -204,3 +240,7 @@ def exception_class_for(status: int) -> type[ApiException]:
     if status >= 500:
         return ServiceException
     return _BY_STATUS.get(status, ApiException)
+
+
+class ServerVersionWarning(UserWarning):
+    """The server's version is not the one the client was generated from (major.minor)."""

@@ -132,7 +132,8 @@ class Model:
     @classmethod
     def _from_wire(cls, data: Any, *, check: bool = True) -> Any:
         """Build an instance from decoded JSON (which it takes over: no copy)."""
-        return cls._reader(check)(data)
+        with convert.gc_paused():
+            return cls._reader(check)(data)
 
     # --- attribute and item access ------------------------------------------------------
     if not TYPE_CHECKING:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 #: Seconds to wait for a TCP (and TLS) connection.
 CONNECT_TIMEOUT: float | None = 30.0
-#: Seconds to wait for each read; None waits as long as the server takes (large exports).
-READ_TIMEOUT: float | None = None
+#: Seconds to wait for the next bytes of an answer (not for a whole download): a server that
+#: accepts a request and goes silent must not hang the client. None waits forever.
+READ_TIMEOUT: float | None = 300.0
 
 #: Connections kept per host; enough for a few threads sharing one client.
 POOL_MAXSIZE = 8
