@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
-
-from typing_extensions import TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, overload
 
 from cvat_sdk._runtime import convert, encode
 from cvat_sdk._runtime.configuration import Timeout
