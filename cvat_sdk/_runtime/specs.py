@@ -8,29 +8,63 @@ spec nullable. Parsing happens once per distinct spec string.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 LEAVES = frozenset({"str", "int", "float", "bool", "date", "datetime", "file", "any", "object"})
 
 
-class Leaf(NamedTuple):
-    name: str
-    nullable: bool = False
+class _Spec:
+    """Value-like: equal when of the same kind with the same parts."""
+
+    __slots__ = ("nullable",)
+    nullable: bool
+
+    def _parts(self) -> tuple[object, ...]:
+        return (*(getattr(self, name) for name in self.__slots__), self.nullable)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Spec)
+            and type(other) is type(self)
+            and other._parts() == self._parts()
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._parts()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._parts()!r}"
 
 
-class ListOf(NamedTuple):
-    item: Spec
-    nullable: bool = False
+class Leaf(_Spec):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, nullable: bool = False) -> None:
+        self.name = name
+        self.nullable = nullable
 
 
-class MapOf(NamedTuple):
-    value: Spec
-    nullable: bool = False
+class ListOf(_Spec):
+    __slots__ = ("item",)
+
+    def __init__(self, item: Spec, nullable: bool = False) -> None:
+        self.item = item
+        self.nullable = nullable
 
 
-class ModelRef(NamedTuple):
-    name: str
-    nullable: bool = False
+class MapOf(_Spec):
+    __slots__ = ("value",)
+
+    def __init__(self, value: Spec, nullable: bool = False) -> None:
+        self.value = value
+        self.nullable = nullable
+
+
+class ModelRef(_Spec):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, nullable: bool = False) -> None:
+        self.name = name
+        self.nullable = nullable
 
 
 Spec = Leaf | ListOf | MapOf | ModelRef
