@@ -390,3 +390,24 @@ def api_list(document: dict[str, Any]) -> list[dict[str, str]]:
         }
         for tag in tags
     ]
+
+
+def auth_schemes(document: dict[str, Any]) -> list[dict[str, str]]:
+    """The schema's security schemes as ``AuthScheme(...)`` argument lists, in schema order.
+
+    ``http``/``basic`` and ``http``/``bearer`` go in the Authorization header; ``apiKey``
+    schemes go where they say (header, cookie or query) under their name.
+    """
+    found = []
+    schemes = (document.get("components") or {}).get("securitySchemes") or {}
+    for name, scheme in schemes.items():
+        kind = scheme.get("type")
+        if kind == "http" and scheme.get("scheme", "").lower() in ("basic", "bearer"):
+            style = scheme["scheme"].lower()
+            args = [name, style, "header", "Authorization"]
+        elif kind == "apiKey" and scheme.get("in") in ("header", "cookie", "query"):
+            args = [name, "api_key", scheme["in"], scheme["name"]]
+        else:
+            continue  # oauth2/openIdConnect: not something a client script configures
+        found.append({"name": name, "args": ", ".join(_literal(a) for a in args)})
+    return found

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from gen.annotate import api_list, prepare
+from gen.annotate import api_list, auth_schemes, prepare
 from gen.naming import snake_case
 from gen.schema_io import load_schema, schema_version
 from gen.types import MODELS_PACKAGE
@@ -101,6 +101,7 @@ def _config(document: dict[str, Any], apis: list[dict[str, str]]) -> dict[str, A
             "modelsPackage": MODELS_PACKAGE,
             "apiList": apis,
             "modelList": models,
+            "authSchemes": auth_schemes(document),
         },
     }
 

@@ -7,10 +7,12 @@ streams a body with ``_parse_response=False`` and the connection breaks while re
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import warnings
@@ -19,10 +21,9 @@ from contextlib import contextmanager
 from http.cookies import CookieError, SimpleCookie
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import urllib3
-from typing_extensions import Self
 from urllib3.exceptions import (
     DecodeError,
     HTTPError,
@@ -39,7 +40,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from cvat_sdk._runtime import settings
-from cvat_sdk._runtime.configuration import AUTH_SCHEMES, Configuration, Timeout
+from cvat_sdk._runtime.configuration import Configuration, Timeout
 from cvat_sdk._runtime.encode import header_value, json_body
 from cvat_sdk._runtime.exceptions import (
     ApiConnectionError,
@@ -59,9 +60,13 @@ from cvat_sdk._runtime.redact import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
     from urllib3 import HTTPResponse
 
 logger = logging.getLogger("cvat_sdk")
+
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "X-CSRFToken"
 
 __all__ = [
     "SECRET_HEADERS",
@@ -106,7 +111,7 @@ def translate_error(
     if cut is not None and response is not None:
         received, missing = cut
         announced = response.headers.get("Content-Length")
-        detail = "the body ended before its end"
+        detail = "the body was cut short"
         if announced:
             detail += f" ({announced} bytes announced"
             detail += f", {missing} missing)" if missing is not None else ")"
@@ -199,6 +204,17 @@ def _resendable(body: Any) -> bool:
     return body is None or isinstance(body, (bytes, bytearray, str))
 
 
+def _rewindable(body: Any) -> bool:
+    """Whether urllib3 can send the body again (it seeks a file back to where it started)."""
+    if _resendable(body):
+        return True
+    seekable = getattr(body, "seekable", None)
+    try:
+        return bool(seekable()) if callable(seekable) else False
+    except (OSError, ValueError):
+        return False
+
+
 class RESTClientObject:
     """The urllib3 pool of one client; thread-safe, keep-alive."""
 
@@ -220,8 +236,9 @@ class RESTClientObject:
             pool_args["assert_hostname"] = configuration.assert_hostname
         self.pool_manager: urllib3.PoolManager
         if configuration.proxy:
+            proxy, proxy_headers = proxy_settings(configuration.proxy, configuration.proxy_headers)
             self.pool_manager = urllib3.ProxyManager(
-                configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
+                proxy, proxy_headers=proxy_headers, **pool_args
             )
         else:
             self.pool_manager = urllib3.PoolManager(**pool_args)
@@ -268,6 +285,10 @@ class RESTClientObject:
         shown = redact_url(url)
         timeout_ = self.timeout_for(timeout)
         retries = self.retries
+        if not _rewindable(body):
+            # a consumed stream cannot be sent again: an overload answer is the caller's to see
+            # (urllib3 would fail the retry with an unrelated "unrewindable body" error)
+            retries = retries.new(connect=0, read=0, status=0)
         while True:
             response = self._send(method, url, shown, headers, body, timeout_, retries, started)
             if stream:
@@ -360,6 +381,50 @@ class RESTClientObject:
         self.pool_manager.clear()
 
 
+def proxy_settings(proxy: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The proxy URL without credentials, and its headers with them.
+
+    urllib3 ignores ``user:password@`` in a proxy URL; the convention (curl, requests) is
+    basic authentication with the proxy, unless the caller gives a Proxy-Authorization.
+    """
+    parts = urlsplit(proxy)
+    given = dict(headers)
+    if parts.username is None and parts.password is None:
+        return proxy, given
+    if not any(k.lower() == "proxy-authorization" for k in given):
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        given["Proxy-Authorization"] = f"Basic {token}"
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl(), given
+
+
+def keep_dot_segments(url: str) -> str:
+    """The URL with ``.`` and ``..`` path segments percent-encoded.
+
+    urllib3 resolves dot segments before sending (``/api/requests/..`` goes out as ``/api/``),
+    so a path parameter of ``..`` would reach another resource. An API client sends the path
+    it was given: encoded, the server reads the segment back as the literal value.
+    """
+    if "/." not in url:
+        return url
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if not any(s in (".", "..") for s in segments):
+        return url
+    path = "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
+    return parts._replace(path=path).geturl()
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside this package, for warnings."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("cvat_sdk."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 def _seconds(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
@@ -376,6 +441,9 @@ def major_minor(version: str) -> tuple[int, int] | None:
 class BaseApiClient:
     """Sends requests for the generated APIs with shared configuration, headers and cookies."""
 
+    #: What ``ApiClient()`` builds when no configuration is given (the generated subclass).
+    configuration_class: ClassVar[type[Configuration]] = Configuration
+
     #: The CVAT version of the schema the client was generated from (set by ``ApiClient``).
     schema_version: ClassVar[str | None] = None
 
@@ -387,7 +455,7 @@ class BaseApiClient:
         cookie: str | None = None,
         pool_threads: int = 1,
     ) -> None:
-        self.configuration = configuration or Configuration()
+        self.configuration = configuration or self.configuration_class()
         self.rest_client = RESTClientObject(self.configuration)
         self.default_headers: dict[str, str] = {}
         if header_name is not None:
@@ -448,7 +516,7 @@ class BaseApiClient:
             f"schema of CVAT {ours}; operations and fields that differ between them may fail. "
             f"Generate a client for this server: CVAT_SDK_SCHEMA={schema_url} pip install .",
             ServerVersionWarning,
-            stacklevel=3,
+            stacklevel=_outside_stacklevel(),
         )
 
     # --- headers and cookies ------------------------------------------------------------
@@ -504,8 +572,12 @@ class BaseApiClient:
     ) -> None:
         """Add the configured credentials for ``auth_settings`` (all schemes by default)."""
         available = self.configuration.auth_settings()
-        wanted = AUTH_SCHEMES if auth_settings is None else auth_settings
+        wanted = available if auth_settings is None else auth_settings
         chosen = list(request_auths or [available[n] for n in wanted if n in available])
+        # CVAT checks a session's CSRF token twice, as a cookie and as a header
+        csrf = next((a for a in chosen if a["in"] == "cookie" and a["key"] == CSRF_COOKIE), None)
+        if csrf is not None and not any(a["key"].lower() == CSRF_HEADER.lower() for a in chosen):
+            chosen.append({"in": "header", "key": CSRF_HEADER, "value": csrf["value"]})
         for auth in chosen:
             where, key, value = auth["in"], auth["key"], auth["value"]
             if where == "header":
@@ -537,6 +609,7 @@ class BaseApiClient:
         ``response.read(n)`` (or read whole with ``response.data``).
         """
         method = method.upper()
+        url = keep_dot_segments(url)
         if query_params:
             url += ("&" if "?" in url else "?") + urlencode(list(query_params))
         headers = dict(headers or {})
@@ -630,6 +703,6 @@ class BaseApiClient:
         if response.data and "json" in (response.headers.get("Content-Type") or ""):
             try:
                 data = json.loads(response.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 data = None
         return data, response

@@ -8,20 +8,43 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from typing_extensions import Self
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ApiValueError
 
 Timeout = float | tuple[float, float] | None
 
+
 #: The schemes of CVAT's security definitions, in the order credentials are tried.
-AUTH_SCHEMES = ("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth")
+class AuthScheme:
+    """A security scheme of the schema: its name, style (``basic``, ``bearer`` or
+    ``api_key``) and where its credential goes (``header``/``cookie``/``query`` and the key)."""
+
+    __slots__ = ("key", "name", "style", "where")
+
+    def __init__(self, name: str, style: str, where: str, key: str) -> None:
+        self.name, self.style, self.where, self.key = name, style, where, key
+
+    def __repr__(self) -> str:
+        return f"AuthScheme({self.name!r}, {self.style!r}, {self.where!r}, {self.key!r})"
+
+
+#: CVAT 2.24's schemes; a generated Configuration declares its own schema's.
+DEFAULT_AUTH_SCHEMES = (
+    AuthScheme("basicAuth", "basic", "header", "Authorization"),
+    AuthScheme("csrfAuth", "api_key", "cookie", "csrftoken"),
+    AuthScheme("sessionAuth", "api_key", "cookie", "sessionid"),
+    AuthScheme("signatureAuth", "api_key", "query", "sign"),
+    AuthScheme("tokenAuth", "api_key", "header", "Authorization"),
+)
 
 
 #: Request headers that carry credentials: never forwarded when a redirect leads to another
@@ -128,6 +151,9 @@ def _check_timeout(name: str, value: Any) -> None:
 
 
 class Configuration:
+    #: The security schemes credentials can be given for (see :meth:`auth_settings`).
+    auth_schemes: ClassVar[tuple[AuthScheme, ...]] = DEFAULT_AUTH_SCHEMES
+
     """Where the server is and how to authenticate with it.
 
     Args:
@@ -136,7 +162,8 @@ class Configuration:
             ``tokenAuth`` (``"Token <key>"``), ``signatureAuth``.
         username, password: basic authentication.
         verify_ssl, ssl_ca_cert, cert_file, key_file: TLS settings (verification on by default).
-        proxy, proxy_headers: an HTTP(S) proxy.
+        proxy, proxy_headers: an HTTP(S) proxy (``http://user:password@proxy:3128``: the
+            credentials go to the proxy as basic ``Proxy-Authorization``).
         retries: an int (retries per kind of failure, with the default backoff and methods),
             a ``urllib3.util.Retry`` or :func:`retry_policy`'s result; by default idempotent
             methods are retried on connection errors and 429/502/503/504.
@@ -187,6 +214,8 @@ class Configuration:
         self.cert_file = cert_file
         self.key_file = key_file
         self.assert_hostname = assert_hostname
+        if proxy is not None and urlsplit(proxy).scheme not in ("http", "https"):
+            raise ApiValueError("the proxy must be an http(s) URL", ["proxy"])
         self.proxy = proxy
         self.proxy_headers = dict(proxy_headers or {})
         if isinstance(retries, bool) or not isinstance(retries, (int, Retry, type(None))):
@@ -213,25 +242,25 @@ class Configuration:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
     def auth_settings(self) -> dict[str, dict[str, str]]:
-        """The credentials that are set, by scheme: where each goes and its value."""
+        """The credentials that are set, by scheme name: where each goes and its value."""
         found: dict[str, dict[str, str]] = {}
-        if self.username is not None or self.password is not None:
-            found["basicAuth"] = {
-                "type": "basic",
-                "in": "header",
-                "key": "Authorization",
-                "value": self.get_basic_auth_token(),
+        for scheme in self.auth_schemes:
+            if scheme.style == "basic":
+                if self.username is None and self.password is None:
+                    continue
+                value = self.get_basic_auth_token()
+            else:
+                key = self.get_api_key_with_prefix(scheme.name)
+                if key is None:
+                    continue
+                bearer = scheme.style == "bearer" and not key.startswith("Bearer ")
+                value = f"Bearer {key}" if bearer else key
+            found[scheme.name] = {
+                "type": scheme.style,
+                "in": scheme.where,
+                "key": scheme.key,
+                "value": value,
             }
-        places = {
-            "csrfAuth": ("header", "X-CSRFToken"),
-            "sessionAuth": ("cookie", "sessionid"),
-            "signatureAuth": ("query", "sign"),
-            "tokenAuth": ("header", "Authorization"),
-        }
-        for scheme, (where, key) in places.items():
-            value = self.get_api_key_with_prefix(scheme)
-            if value is not None:
-                found[scheme] = {"type": "api_key", "in": where, "key": key, "value": value}
         return found
 
     # --- connection ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cvat_sdk._runtime.client import BaseApiClient
 from cvat_sdk._runtime.endpoint import Endpoint
+from cvat_sdk.api_client.configuration import Configuration
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.apis.books_api import BooksApi
@@ -22,6 +23,7 @@ class ApiClient(BaseApiClient):
 
     #: The CVAT version of the schema this client was generated from.
     schema_version = "1.0.0"
+    configuration_class = Configuration
 
     @cached_property
     def books_api(self) -> BooksApi:
