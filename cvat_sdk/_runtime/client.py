@@ -245,7 +245,7 @@ class RESTClientObject:
         self.configuration = configuration
         install_log_filter()
 
-    def timeout_for(self, request_timeout: Timeout | urllib3.Timeout) -> urllib3.Timeout:
+    def timeout_for(self, request_timeout: Timeout) -> urllib3.Timeout:
         if request_timeout is None:
             return urllib3.Timeout(
                 connect=self.configuration.connect_timeout, read=self.configuration.read_timeout
@@ -272,7 +272,7 @@ class RESTClientObject:
         *,
         headers: Mapping[str, str],
         body: Any = None,
-        timeout: Timeout | urllib3.Timeout = None,
+        timeout: Timeout = None,
         stream: bool = False,
     ) -> HTTPResponse:
         """Send, with the retry policy; the body is read here unless ``stream``.

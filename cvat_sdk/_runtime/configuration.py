@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+import urllib3
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ApiValueError
 
-Timeout = float | tuple[float, float] | None
+#: ``_request_timeout``: total seconds, a (connect, read) pair (None: no limit on that part),
+#: a ``urllib3.Timeout``, or None for the configuration's defaults.
+Timeout = float | tuple[float | None, float | None] | urllib3.Timeout | None
 
 
 #: The schemes of CVAT's security definitions, in the order credentials are tried.

@@ -165,7 +165,10 @@ class Endpoint:
         )
         if not options["_parse_response"]:
             return None, response
-        return self._parse(response, options["_validate_outputs"], method, url), response
+        result = self._parse(response, options["_validate_outputs"], method, url)
+        if self.spec.operation_id == "server_retrieve_about" and result is not None:
+            self.api_client.note_server_version(result.get("version"))
+        return result, response
 
     def _bind(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -295,7 +298,7 @@ class Endpoint:
         with convert.gc_paused():
             try:
                 decoded = json.loads(data)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:  # nesting deep enough to overflow
                 if binary_ok:
                     return data
                 message = f"invalid JSON: {error}"

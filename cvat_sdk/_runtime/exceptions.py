@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cvat_sdk._runtime.redact import path_is_secret
+from cvat_sdk._runtime.redact import path_is_secret, redact_text
 
 PathItem = str | int
 
@@ -101,7 +101,7 @@ class ApiConnectionError(OpenApiException, ConnectionError):
 
     def __init__(self, method: str, url: str, reason: object) -> None:
         self.method, self.url, self.reason = method, url, reason
-        super().__init__(f"{method} {url}: connection failed: {reason}")
+        super().__init__(f"{method} {url}: connection failed: {redact_text(str(reason))}")
 
 
 class ApiTimeoutError(ApiConnectionError, TimeoutError):
@@ -109,7 +109,7 @@ class ApiTimeoutError(ApiConnectionError, TimeoutError):
 
     def __init__(self, method: str, url: str, reason: object) -> None:
         super().__init__(method, url, reason)
-        self.args = (f"{method} {url}: timed out: {reason}",)
+        self.args = (f"{method} {url}: timed out: {redact_text(str(reason))}",)
 
     def __str__(self) -> str:
         return str(self.args[0])

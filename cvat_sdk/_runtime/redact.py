@@ -26,7 +26,7 @@ _SECRET_NAME = re.compile(
     r"|connection_string|authorization|cookie)(_|$|\d)",
     re.IGNORECASE,
 )
-_URL = re.compile(r"\b(?:https?://|/)[^\s'\"<>]*")
+_URL = re.compile(r"(?:\bhttps?://|/)[^\s'\"<>]*")
 
 
 def is_secret_name(name: str) -> bool:

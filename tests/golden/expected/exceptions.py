@@ -15,6 +15,7 @@ from cvat_sdk._runtime.exceptions import (
     ForbiddenException,
     NotFoundException,
     OpenApiException,
+    RedirectError,
     ServiceException,
     UnauthorizedException,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ForbiddenException",
     "NotFoundException",
     "OpenApiException",
+    "RedirectError",
     "ServiceException",
     "UnauthorizedException",
 ]
