@@ -233,37 +233,39 @@ def _map_reader(spec: MapOf, resolve: Resolver, check: bool) -> Reader:
 
 
 def build_model_reader(cls: Any, resolve: Resolver, check: bool) -> Reader:
-    """Read a JSON object into an instance of ``cls``, reusing the dict as its ``__dict__``."""
-    leaf_checks: list[tuple[str, frozenset[type]]] = []
-    conversions: list[tuple[str, Reader]] = []
+    """Read a JSON object into an instance of ``cls``, reusing the dict as its ``__dict__``.
+
+    Field readers are built on first use: this serves keyword construction, where few fields
+    are given and nested models should not be loaded for nothing (responses go through the
+    compiled readers of :mod:`cvat_sdk._runtime.compile`).
+    """
+    by_wire = {f.wire: f for f in cls._fields}
+    readers: dict[str, Reader | None] = {}
     renames = [(f.wire, f.name) for f in cls._fields if f.wire != f.name]
-    for field in cls._fields:
-        spec = parse_spec(field.spec)
-        types = _leaf_types(spec)
-        if types is not None:
-            if check:  # null is tolerated in any field: newer servers made many nullable
-                leaf_checks.append((field.wire, types | {_NONE}))
-        elif not (isinstance(spec, Leaf) and spec.name in ("any", "file")):
-            conversions.append((field.wire, build_reader(spec, resolve, check)))
     new = object.__new__
     set_attr = object.__setattr__
     name = cls.__name__
+
+    def reader_for(wire: str) -> Reader | None:
+        if wire not in readers:
+            spec = parse_spec(by_wire[wire].spec)
+            plain = isinstance(spec, Leaf) and (
+                spec.name in ("any", "file") or (not check and _leaf_types(spec) is not None)
+            )
+            readers[wire] = None if plain else build_reader(spec, resolve, check)
+        return readers[wire]
 
     def read_model(value: Any) -> Any:
         if type(value) is not dict:
             if check and not isinstance(value, cls):
                 raise Invalid(f"expected an object ({name}), got {kind_of(value)}")
             return value
-        get = value.get
-        for wire, types in leaf_checks:
-            item = get(wire, MISSING)
-            if item is not MISSING and type(item) not in types:
-                error = _mismatch(parse_spec(_spec_of(cls, wire)), item)
-                error.reversed_path.append(wire)
-                raise error
-        for wire, reader in conversions:
-            item = get(wire, None)
-            if item is not None:
+        for wire in list(value):
+            item = value[wire]
+            if item is None or wire not in by_wire:
+                continue  # nulls are tolerated; unknown fields are kept as they are
+            reader = reader_for(wire)
+            if reader is not None:
                 try:
                     value[wire] = reader(item)
                 except Invalid as error:
@@ -478,15 +480,24 @@ def _sized(value: Any) -> bool:
 
 
 def build_model_checker(cls: Any, resolve: Resolver) -> Checker:
-    """Validate a model instance or a dict meant as one (strict: no unknown keys)."""
+    """Validate a model instance or a dict meant as one (strict: no unknown keys).
+
+    Field checkers are built on first use (see :func:`build_model_reader`); bulk request
+    bodies go through :func:`cvat_sdk._runtime.compile.compile_model_checker`.
+    """
     fields = cls._fields
-    by_key: dict[str, tuple[Any, Checker, Checker | None]] = {}
-    for field in fields:
-        entry = (field, build_checker(parse_spec(field.spec), resolve), constraint_checker(field))
-        by_key[field.wire] = entry
-        by_key[field.name] = entry
+    by_key = {f.wire: f for f in fields} | {f.name: f for f in fields}
+    built: dict[str, tuple[Checker, Checker | None]] = {}
     required = [f for f in fields if f.required and not f.read_only]
     name = cls.__name__
+
+    def checks_for(key: str) -> tuple[Checker, Checker | None]:
+        found = built.get(key)
+        if found is None:
+            field = by_key[key]
+            found = (build_checker(parse_spec(field.spec), resolve), constraint_checker(field))
+            built[key] = found
+        return found
 
     def check_model(value: Any) -> None:
         if isinstance(value, cls) or getattr(type(value), "_fields", None) is fields:
@@ -499,15 +510,15 @@ def build_model_checker(cls: Any, resolve: Resolver) -> Checker:
                 error.reversed_path.append(field.name)
                 raise error
         for key, item in value.items():
-            entry = by_key.get(key)
-            if entry is None:
+            if key not in by_key:
                 error = Invalid(f"{name} has no field {key!r}", kind="key")
                 error.reversed_path.append(key)
                 raise error
+            check, limits = checks_for(key)
             try:
-                entry[1](item)
-                if entry[2] is not None and item is not None:
-                    entry[2](item)
+                check(item)
+                if limits is not None and item is not None:
+                    limits(item)
             except Invalid as error:
                 error.reversed_path.append(key)
                 raise

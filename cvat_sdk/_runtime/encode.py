@@ -7,7 +7,6 @@ import io
 import json
 import mimetypes
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -119,7 +118,7 @@ class MultipartStream(io.RawIOBase):
 
     def __init__(self, fields: list[tuple[str, Any]], boundary: str | None = None) -> None:
         super().__init__()
-        self.boundary = boundary or uuid.uuid4().hex
+        self.boundary = boundary or os.urandom(16).hex()
         self._parts: list[bytes | Any] = []
         self.length = 0
         for name, value in fields:

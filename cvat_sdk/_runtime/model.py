@@ -108,11 +108,12 @@ class Model:
         for name in positional:
             if name not in values:
                 raise ApiKeyError(f"{cls.__name__}() is missing the required field", [name])
+        check, read = cls._construction()
         try:
-            cls._checker()(values)
+            check(values)
         except convert.Invalid as error:
             raise _input_error(error, []) from None
-        object.__setattr__(self, "__dict__", cls._reader(False)(convert.copy_json(values)).__dict__)
+        object.__setattr__(self, "__dict__", read(convert.copy_json(values)).__dict__)
 
     # --- compiled hot paths -------------------------------------------------------------
     @classmethod
@@ -128,6 +129,22 @@ class Model:
         return _Compiled.get(  # type: ignore[no-any-return]
             cls, "checker", lambda: compile_model_checker(cls, resolver_for(cls))
         )
+
+    @classmethod
+    def _construction(cls) -> tuple[convert.Checker, convert.Reader]:
+        """Checker and reader for keyword construction: built per field on use, not compiled
+        (a constructor sees a few values; compiling pays off for bulk bodies and responses)."""
+
+        def build() -> tuple[convert.Checker, convert.Reader]:
+            resolve = resolver_for(cls)
+            checker = (
+                cls._checker()
+                if cls._kind == "union"
+                else convert.build_model_checker(cls, resolve)
+            )
+            return checker, convert.build_model_reader(cls, resolve, False)
+
+        return _Compiled.get(cls, "construction", build)  # type: ignore[no-any-return]
 
     @classmethod
     def _from_wire(cls, data: Any, *, check: bool = True) -> Any:
