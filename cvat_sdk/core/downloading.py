@@ -12,6 +12,7 @@ from urllib3.exceptions import HTTPError
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError
+from cvat_sdk.core._urls import on_host, same_host
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
 
 if TYPE_CHECKING:
@@ -30,18 +31,20 @@ def download_file(
     """Stream a server file (an export's ``result_url``, a chunk...) to ``dest``.
 
     The bytes go to a temporary file beside ``dest`` that replaces it only when complete, so a
-    failed download leaves nothing behind. Credentials are sent only to the configured host.
+    failed download leaves nothing behind. Credentials are sent only to the configured host: a
+    URL of another host is refused, and one of the same host (e.g. ``http://`` from behind a
+    TLS-terminating proxy) is fetched with the configured scheme.
     """
     reporter = progress or NullProgress()
     host = api_client.configuration.host
     parts = urlsplit(url_or_path)
-    if parts.scheme and parts.netloc and parts.netloc != urlsplit(host).netloc:
+    if parts.netloc and not same_host(url_or_path, host):
         raise ApiValueError(
             f"{parts.netloc} is not the configured server ({host}); credentials are not sent "
             "to other hosts",
             ["url_or_path"],
         )
-    url = host + parts.path + (f"?{parts.query}" if parts.query else "")
+    url = on_host(host, url_or_path)
     headers = api_client.get_common_headers()
     queries: list[tuple[str, str]] = []
     api_client.update_params_for_auth(headers, queries, method="GET")

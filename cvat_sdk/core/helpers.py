@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["get_paginated_collection", "iter_paginated_collection", "wait_for_request"]
 
+#: Seconds before the second poll of a background request; later waits double up to the
+#: poll interval.
+FIRST_POLL_DELAY = 0.1
+
 
 def _next_page_arguments(endpoint: Endpoint, next_url: str) -> dict[str, Any]:
     """The query of the server's ``next`` link, as the endpoint's keyword arguments.
@@ -48,6 +52,9 @@ def iter_paginated_collection(
 ) -> Iterator[Any]:
     """Yield every item of a paginated list, one page in memory at a time.
 
+    Items are handed over one by one and the page is let go before the next one is fetched,
+    so listing 10,000 tasks costs the memory of one page (plus what the caller keeps).
+
     Args:
         endpoint: a list endpoint, e.g. ``api_client.tasks_api.list_endpoint``.
         return_json: yield plain dicts decoded from JSON instead of models (faster).
@@ -57,17 +64,25 @@ def iter_paginated_collection(
         raise ApiValueError(f"{endpoint.operation_id} is not a paginated list", ["endpoint"])
     arguments = dict(kwargs)
     while True:
-        if return_json:
-            _, response = endpoint(**arguments, _parse_response=False)
-            page = json.loads(response.data)
-            results, next_url = page.get("results") or [], page.get("next")
-        else:
-            page, _ = endpoint(**arguments)
-            results, next_url = page.results, page.get("next")
-        yield from results
+        results, next_url = _fetch_page(endpoint, arguments, return_json)
+        results.reverse()
+        while results:
+            yield results.pop()  # the page keeps no reference to what was handed over
         if not next_url:
             return
         arguments = {**kwargs, **_next_page_arguments(endpoint, next_url)}
+
+
+def _fetch_page(
+    endpoint: Endpoint, arguments: dict[str, Any], return_json: bool
+) -> tuple[list[Any], str | None]:
+    """A page's items (a list of its own, which the caller may empty) and its ``next`` link."""
+    if return_json:
+        _, response = endpoint(**arguments, _parse_response=False)
+        page = json.loads(response.data)
+        return list(page.get("results") or []), page.get("next")
+    page, _ = endpoint(**arguments)
+    return list(page.results), page.get("next")
 
 
 def get_paginated_collection(
@@ -81,15 +96,21 @@ def wait_for_request(
     api_client: BaseApiClient,
     rq_id: str,
     *,
-    poll_interval: float = settings.POLL_INTERVAL,
+    poll_interval: float | None = None,
     timeout: float | None = None,
 ) -> Any:
     """Poll a background request until it finishes and return it (a ``models.Request``).
+
+    Polls come quickly at first (0.1 s, then twice as long each time) up to ``poll_interval``
+    (``settings.POLL_INTERVAL`` by default), so that short requests end without a long wait
+    and long ones cost few requests. With a ``timeout``, the last poll is made at the deadline.
 
     Raises:
         BackgroundRequestFailed: the server reports the request failed (with its message).
         BackgroundRequestTimeout: ``timeout`` seconds passed first.
     """
+    longest = settings.POLL_INTERVAL if poll_interval is None else poll_interval
+    delay = min(FIRST_POLL_DELAY, longest)
     deadline = None if timeout is None else time.monotonic() + timeout
     requests_api = api_client.requests_api  # type: ignore[attr-defined]
     while True:
@@ -99,6 +120,10 @@ def wait_for_request(
             return request
         if status == "failed":
             raise BackgroundRequestFailed(rq_id, request.get("message") or "", request)
-        if deadline is not None and time.monotonic() + poll_interval > deadline:
-            raise BackgroundRequestTimeout(rq_id, timeout or 0.0, status)
-        time.sleep(poll_interval)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BackgroundRequestTimeout(rq_id, timeout or 0.0, status)
+            delay = min(delay, left)
+        time.sleep(delay)
+        delay = min(delay * 2, longest)

@@ -1,35 +1,44 @@
 """CVAT's upload protocol on urllib3: Upload-Start, files, Upload-Finish.
 
 Small files travel in bulk ``multipart/form-data`` requests (``Upload-Multiple``), grouped up
-to a size limit and streamed from disk. Large files go through TUS 1.0.0: a creation request,
-then ``PATCH`` chunks read from disk as they are sent; after an error the server's offset is
-read again with ``HEAD`` and the upload resumes from there, never from zero. Locations the
-server gives are resolved against the configured host, so a TLS-terminating proxy that answers
-with ``http://`` locations does not break uploads.
+to a size limit and streamed from disk one file at a time. Large files go through TUS 1.0.0: a
+creation request, then ``PATCH`` chunks read from disk as they are sent; after an error the
+server's offset is read again with ``HEAD`` and the upload resumes from there, re-sending at
+most the chunk that was in flight. The Locations the server gives (absolute or relative) are
+followed on the configured host: a server behind a proxy names itself as the proxy reaches it
+(``http://``, an internal host or port), and the chunks, with their credentials, must still go
+where the client was pointed.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import json
 import mimetypes
 import os
+import stat
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from urllib.parse import urlencode
+
+from urllib3.fields import RequestField
 
 from cvat_sdk._runtime import settings
-from cvat_sdk._runtime.encode import MultipartStream, json_body
+from cvat_sdk._runtime.encode import json_body
 from cvat_sdk._runtime.exceptions import (
     ApiConnectionError,
+    ApiException,
     ApiValueError,
     ConflictException,
     ServiceException,
 )
 from cvat_sdk._runtime.model import Model
+from cvat_sdk.core._urls import on_host
 from cvat_sdk.core.exceptions import UploadError
 from cvat_sdk.core.helpers import wait_for_request
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
@@ -44,44 +53,140 @@ __all__ = ["upload_annotations", "upload_backup", "upload_dataset", "upload_task
 TUS_VERSION = "1.0.0"
 
 
-class _FileWindow(io.RawIOBase):
-    """``length`` bytes of an open file from ``offset``, read as the request is sent."""
+class _File(NamedTuple):
+    path: Path
+    name: str  # the name the server keeps the file under
+    size: int
 
-    def __init__(self, handle: Any, offset: int, length: int, progress: ProgressReporter) -> None:
+
+class _FileWindow(io.RawIOBase):
+    """``length`` bytes of an open file from ``offset``, read as the request is sent.
+
+    ``read`` is the fast path: urllib3 reads a body in 16 KiB pieces, and at loopback speeds
+    the cost of each matters (``readinto`` plus the copy to ``bytes`` of ``RawIOBase.read``
+    takes a third more time than the bytes' trip through the socket).
+    """
+
+    def __init__(self, handle: io.FileIO, offset: int, length: int) -> None:
         super().__init__()
         handle.seek(offset)
         self._handle = handle
         self._left = length
-        self._progress = progress
-        self.sent = 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(buffer)[: min(len(buffer), self._left, settings.STREAM_CHUNK_SIZE)]
-        count = int(self._handle.readinto(view))
-        if count == 0:
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._left if size is None or size < 0 else min(size, self._left)
+        if wanted <= 0:
+            return b""
+        data = self._handle.read(wanted)  # unbuffered: one read from the disk cache
+        if not data:
             raise UploadError("the file became shorter while it was being uploaded")
-        self._left -= count
-        self.sent += count
-        return count
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+
+class _BulkBody(io.RawIOBase):
+    """A ``multipart/form-data`` body of ``client_files[i]`` read from disk as it is sent.
+
+    Only one file is open at a time (a request may carry a thousand: as many descriptors would
+    exceed common limits). Like ``_FileWindow``, it is read through ``read``, each piece in one
+    unbuffered read of the file.
+    """
+
+    def __init__(self, files: Sequence[_File], progress: ProgressReporter) -> None:
+        super().__init__()
+        self.boundary = uuid.uuid4().hex
+        self._parts: list[bytes | _File] = []
+        for index, file in enumerate(files):
+            field = RequestField(f"client_files[{index}]", b"", filename=file.name)
+            field.make_multipart(content_type=_content_type(file.name))
+            head = f"--{self.boundary}\r\n{field.render_headers()}".encode()
+            self._parts += [head, file, b"\r\n"]
+        self._parts.append(f"--{self.boundary}--\r\n".encode())
+        self.length = sum(p.size if isinstance(p, _File) else len(p) for p in self._parts)
+        self._progress = progress
+        self._index = 0
+        self._offset = 0  # in the current part
+        self._handle: io.FileIO | None = None
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left with -1), from one part at a time."""
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(settings.STREAM_CHUNK_SIZE), b""))
+        if size == 0:
+            return b""
+        while self._index < len(self._parts):
+            part = self._parts[self._index]
+            if isinstance(part, _File):
+                data = self._read_file(part, size)
+                end = part.size
+            else:
+                data = part[self._offset : self._offset + size]
+                end = len(part)
+            self._offset += len(data)
+            if self._offset >= end:
+                self._next_part(part)
+            if data:
+                return data
+        return b""
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def _read_file(self, file: _File, size: int) -> bytes:
+        wanted = min(size, file.size - self._offset)
+        if wanted <= 0:
+            return b""
+        if self._handle is None:
+            self._handle = io.FileIO(file.path)  # closed by _next_part or close
+        data = self._handle.read(wanted)
+        if not data:
+            raise UploadError(f"{file.path} became shorter while it was being uploaded")
+        return data
+
+    def _next_part(self, part: bytes | _File) -> None:
+        if isinstance(part, _File):
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+            if part.size:
+                self._progress.advance(part.size)
+        self._index += 1
+        self._offset = 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        super().close()
+
+
+def _content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 class _Transport:
-    """Requests to one upload URL with the client's headers and credentials."""
+    """Requests to the configured host with the client's headers and credentials."""
 
     def __init__(self, api_client: BaseApiClient) -> None:
         self.api_client = api_client
         self.host = api_client.configuration.host
-
-    def absolute(self, path_or_url: str) -> str:
-        """A path, or a URL the server gave, on the configured host (scheme included)."""
-        parts = urlsplit(path_or_url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        return self.host + path
 
     def send(
         self,
@@ -90,7 +195,6 @@ class _Transport:
         *,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
-        check: bool = True,
     ) -> HTTPResponse:
         all_headers = self.api_client.get_common_headers()
         all_headers.update(headers or {})
@@ -98,9 +202,7 @@ class _Transport:
         self.api_client.update_params_for_auth(all_headers, queries, method=method)
         if queries:
             url += ("&" if "?" in url else "?") + urlencode(queries)
-        return self.api_client.request(
-            method, url, headers=all_headers, body=body, _check_status=check
-        )
+        return self.api_client.request(method, url, headers=all_headers, body=body)
 
 
 def _b64(text: str) -> str:
@@ -108,33 +210,48 @@ def _b64(text: str) -> str:
 
 
 def _metadata(name: str) -> str:
-    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return f"filename {_b64(name)},filetype {_b64(kind)}"
+    return f"filename {_b64(name)},filetype {_b64(_content_type(name))}"
+
+
+def _transient(error: Exception) -> bool:
+    """Errors after which a chunk may be sent again once the server's offset is known."""
+    if isinstance(error, (ApiConnectionError, ServiceException, ConflictException)):
+        return True
+    return isinstance(error, ApiException) and error.status == 429
+
+
+def _backoff(failures: int) -> float:
+    return float(min(0.1 * 2**failures, 5.0))
 
 
 def _tus_upload(
-    transport: _Transport, url: str, path: Path, name: str, progress: ProgressReporter
-) -> None:
-    size = path.stat().st_size
+    transport: _Transport, collection: str, file: _File, progress: ProgressReporter
+) -> str:
+    """One file through TUS, in ``TUS_CHUNK_SIZE`` chunks read from disk as they are sent;
+    returns the name the server keeps it under (``Upload-Filename``: CVAT renames backups).
+
+    After a failed chunk the server's offset is read with HEAD and the upload goes on from
+    there: at most the chunk in flight is sent again, never the file from the start.
+    """
     created = transport.send(
         "POST",
-        url,
+        collection,
         headers={
             "Tus-Resumable": TUS_VERSION,
-            "Upload-Length": str(size),
-            "Upload-Metadata": _metadata(name),
+            "Upload-Length": str(file.size),
+            "Upload-Metadata": _metadata(file.name),
         },
     )
     location_header = created.headers.get("Location")
     if not location_header:
-        raise UploadError(f"the server gave no Location for the upload of {name}")
-    location = transport.absolute(location_header)
+        raise UploadError(f"the server gave no Location for the upload of {file.name}")
+    location = on_host(transport.host, location_header, base=collection)
+    server_name = created.headers.get("Upload-Filename") or file.name
     offset = 0
     failures = 0
-    with open(path, "rb") as handle:
-        while offset < size:
-            length = min(settings.TUS_CHUNK_SIZE, size - offset)
-            window = _FileWindow(handle, offset, length, progress)
+    with io.FileIO(file.path) as handle:
+        while offset < file.size:
+            length = min(settings.TUS_CHUNK_SIZE, file.size - offset)
             try:
                 answer = transport.send(
                     "PATCH",
@@ -145,25 +262,30 @@ def _tus_upload(
                         "Content-Type": "application/offset+octet-stream",
                         "Content-Length": str(length),
                     },
-                    body=window,
+                    body=_FileWindow(handle, offset, length),
                 )
                 confirmed = int(answer.headers.get("Upload-Offset", offset + length))
-            except (ApiConnectionError, ServiceException, ConflictException) as error:
+            except (ApiException, ApiConnectionError) as error:
+                if not _transient(error):
+                    raise
                 failures += 1
                 if failures > settings.TUS_MAX_RETRIES:
                     raise UploadError(
-                        f"uploading {name} failed {failures} times in a row at byte {offset}: "
-                        f"{error}"
+                        f"uploading {file.name} failed {failures} times in a row at byte "
+                        f"{offset}: {error}"
                     ) from error
-                time.sleep(min(0.1 * 2**failures, 5.0))
-                confirmed = _server_offset(transport, location, name)
+                time.sleep(_backoff(failures))
+                confirmed = _server_offset(transport, location, file.name)
             else:
                 failures = 0
             if confirmed > offset:
                 progress.advance(confirmed - offset)
             elif confirmed < offset:
-                raise UploadError(f"the server lost part of {name} (offset {confirmed} < {offset})")
+                raise UploadError(
+                    f"the server lost part of {file.name} (offset {confirmed} < {offset})"
+                )
             offset = confirmed
+    return server_name
 
 
 def _server_offset(transport: _Transport, location: str, name: str) -> int:
@@ -172,80 +294,45 @@ def _server_offset(transport: _Transport, location: str, name: str) -> int:
             head = transport.send("HEAD", location, headers={"Tus-Resumable": TUS_VERSION})
             return int(head.headers["Upload-Offset"])
         except (ApiConnectionError, ServiceException, KeyError, ValueError):
-            time.sleep(min(0.1 * 2**attempt, 5.0))
+            time.sleep(_backoff(attempt))
     raise UploadError(f"cannot read the server's offset of {name}")
 
 
-def _bulk_groups(files: Sequence[tuple[Path, str, int]]) -> list[list[tuple[Path, str, int]]]:
-    groups: list[list[tuple[Path, str, int]]] = []
-    current: list[tuple[Path, str, int]] = []
+def _bulk_groups(files: Sequence[_File]) -> list[list[_File]]:
+    groups: list[list[_File]] = []
+    current: list[_File] = []
     current_size = 0
-    for item in files:
-        too_big = current_size + item[2] > settings.BULK_REQUEST_MAX
+    for file in files:
+        too_big = current_size + file.size > settings.BULK_REQUEST_MAX
         if current and (too_big or len(current) >= settings.BULK_REQUEST_MAX_FILES):
             groups.append(current)
             current, current_size = [], 0
-        current.append(item)
-        current_size += item[2]
+        current.append(file)
+        current_size += file.size
     if current:
         groups.append(current)
     return groups
 
 
 def _bulk_upload(
-    transport: _Transport, url: str, group: list[tuple[Path, str, int]], progress: ProgressReporter
+    transport: _Transport, url: str, group: list[_File], progress: ProgressReporter
 ) -> None:
-    handles = [open(path, "rb") for path, _, _ in group]  # noqa: SIM115 (closed below)
-    try:
-        fields = [
-            (f"client_files[{index}]", _Named(handle, name))
-            for index, (handle, (_, name, _)) in enumerate(zip(handles, group, strict=True))
-        ]
-        stream = MultipartStream(fields)
+    with _BulkBody(group, progress) as body:
         transport.send(
             "POST",
             url,
             headers={
                 "Upload-Multiple": "true",
-                "Content-Type": stream.content_type,
-                "Content-Length": str(stream.length),
+                "Content-Type": body.content_type,
+                "Content-Length": str(body.length),
             },
-            body=stream,
+            body=body,
         )
-    finally:
-        for handle in handles:
-            handle.close()
-    progress.advance(sum(size for _, _, size in group))
-
-
-class _Named(io.RawIOBase):
-    """An open file presented under another name (the name the server records)."""
-
-    def __init__(self, handle: Any, name: str) -> None:
-        super().__init__()
-        self._handle = handle
-        self.name = name
-
-    def fileno(self) -> int:
-        return int(self._handle.fileno())
-
-    def tell(self) -> int:
-        return int(self._handle.tell())
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return int(self._handle.seek(offset, whence))
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return int(self._handle.readinto(buffer))
-
-    def read(self, size: int = -1) -> bytes:
-        return bytes(self._handle.read(size))
 
 
 def _finish(transport: _Transport, url: str, body: Any) -> HTTPResponse:
+    """Upload-Finish, sent again (``FINISH_ATTEMPTS`` in all) when the server answers 5xx or
+    429: the files are already there, and an overloaded proxy should not cost the upload."""
     headers = {"Upload-Finish": "true"}
     payload = None
     if body is not None:
@@ -254,8 +341,10 @@ def _finish(transport: _Transport, url: str, body: Any) -> HTTPResponse:
     for attempt in range(1, settings.FINISH_ATTEMPTS + 1):
         try:
             return transport.send("POST", url, headers=headers, body=payload)
-        except ServiceException:
-            if attempt == settings.FINISH_ATTEMPTS:
+        except ApiException as error:
+            if attempt == settings.FINISH_ATTEMPTS or not (
+                isinstance(error, ServiceException) or error.status == 429
+            ):
                 raise
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
@@ -266,12 +355,16 @@ def _with_query(path: str, query: Mapping[str, Any]) -> str:
     return f"{path}?{urlencode(items)}" if items else path
 
 
-def _resources(resources: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str, int]]:
+def _resources(resources: Sequence[str | os.PathLike[str]]) -> list[_File]:
     files = []
     seen: set[str] = set()
     for index, resource in enumerate(resources):
         path = Path(resource)
-        if not path.is_file():
+        try:
+            info = path.stat()
+        except OSError:
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
             raise ApiValueError(f"not a file: {path}", ["resources", index])
         name = path.name
         if name in seen:
@@ -280,7 +373,7 @@ def _resources(resources: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, 
                 ["resources", index],
             )
         seen.add(name)
-        files.append((path, name, path.stat().st_size))
+        files.append(_File(path, name, info.st_size))
     return files
 
 
@@ -294,27 +387,43 @@ def _rq_id(response: HTTPResponse) -> str:
 def _upload(
     api_client: BaseApiClient,
     path: str,
-    files: list[tuple[Path, str, int]],
+    files: list[_File],
     *,
     query: Mapping[str, Any],
     finish_body: Any,
     bulk: bool,
     progress: ProgressReporter | None,
+    name_in_query: bool = False,
 ) -> HTTPResponse:
+    """Upload-Start, the files (small ones in bulk requests when ``bulk``, the others through
+    TUS), then Upload-Finish with ``finish_body``; returns the answer to the finish.
+
+    With ``name_in_query`` (imports of one file), the finish names the file in ``filename``
+    as the server named it, which for backups is not the name it was sent under.
+    """
     reporter = progress or NullProgress()
     transport = _Transport(api_client)
-    url = transport.absolute(_with_query(path, query))
-    reporter.start(sum(size for _, _, size in files))
+    collection = transport.host + path
+    names = {"filename": files[0].name} if name_in_query else {}
+    url = transport.host + _with_query(path, {**query, **names})
+    in_bulk = [bulk and f.size <= settings.BULK_FILE_MAX for f in files]
+    reporter.start(sum(f.size for f in files))
     try:
         transport.send("POST", url, headers={"Upload-Start": "true"})
-        small = [f for f in files if bulk and f[2] <= settings.BULK_FILE_MAX]
-        for group in _bulk_groups(small):
+        for group in _bulk_groups([f for f, small in zip(files, in_bulk, strict=True) if small]):
             _bulk_upload(transport, url, group, reporter)
-        for file_path, name, _ in (f for f in files if f not in small):
-            _tus_upload(transport, transport.absolute(path), file_path, name, reporter)
-        return _finish(transport, url, finish_body)
+        for file in (f for f, small in zip(files, in_bulk, strict=True) if not small):
+            server_name = _tus_upload(transport, collection, file, reporter)
+            if name_in_query:
+                names["filename"] = server_name
+        finish_url = transport.host + _with_query(path, {**query, **names})
+        return _finish(transport, finish_url, finish_body)
     finally:
         reporter.finish()
+
+
+def _finished(api_client: BaseApiClient, response: HTTPResponse, wait: bool) -> Any:
+    return wait_for_request(api_client, _rq_id(response)) if wait else response
 
 
 def upload_task_data(
@@ -327,38 +436,45 @@ def upload_task_data(
     wait: bool = True,
 ) -> Any:
     """Attach local files to a task; returns the finished ``Request`` (or, with
-    ``wait=False``, the response of the request that started processing).
+    ``wait=False``, the response to Upload-Finish, whose JSON body holds the ``rq_id``).
 
     ``data_params`` is a ``models.DataRequest`` or a dict of its fields (``image_quality``
-    defaults to 70). With ``sorting_method="predefined"`` the files keep the given order.
+    defaults to 70). Small files travel in bulk requests and large ones through TUS, so they
+    do not reach the server in the given order: with ``sorting_method="predefined"`` the
+    order is sent along as ``upload_file_order`` (unless given).
     """
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
     files = _resources(resources)
-    params["upload_file_order"] = [name for _, name, _ in files]
-    _models(api_client).DataRequest(**params)  # validate before anything is sent
+    if params.get("sorting_method") == "predefined":
+        params.setdefault("upload_file_order", [f.name for f in files])
+    request = _models(api_client).DataRequest(**params)  # validated before anything is sent
     response = _upload(
         api_client,
         f"/api/tasks/{int(task_id)}/data/",
         files,
         query={},
-        finish_body=params,
+        finish_body=request,
         bulk=True,
         progress=progress,
     )
-    return wait_for_request(api_client, _rq_id(response)) if wait else response
+    return _finished(api_client, response, wait)
 
 
 def _models(api_client: BaseApiClient) -> Any:
-    """The generated ``models`` package of the client's own schema."""
-    import importlib
-
-    package = type(api_client).__module__.rsplit(".", 1)[0]
-    return importlib.import_module(f"{package}.models")
-
-
-def _single_file(path: str | os.PathLike[str]) -> list[tuple[Path, str, int]]:
-    return _resources([path])
+    """The generated ``models`` package of the client's own schema, found from the generated
+    ``ApiClient`` class (the client may be of a subclass defined anywhere)."""
+    for cls in type(api_client).__mro__:
+        package, _, module = cls.__module__.rpartition(".")
+        if module == "api_client" and package:
+            try:
+                return importlib.import_module(f"{package}.models")
+            except ImportError:
+                continue
+    raise ApiValueError(
+        f"{type(api_client).__name__} is not a generated ApiClient: its models are unknown",
+        ["api_client"],
+    )
 
 
 def upload_annotations(
@@ -371,21 +487,22 @@ def upload_annotations(
     progress: ProgressReporter | None = None,
     wait: bool = True,
 ) -> Any:
-    """Import an annotation file into a task or a job; returns the finished ``Request``."""
+    """Import an annotation file into a task or a job; returns the finished ``Request`` (or,
+    with ``wait=False``, the response to Upload-Finish)."""
     if kind not in ("tasks", "jobs"):
         raise ApiValueError("must be 'tasks' or 'jobs'", ["kind"])
-    files = _single_file(path)
-    query = {"format": format_name, "filename": files[0][1]}
+    files = _resources([path])
     response = _upload(
         api_client,
         f"/api/{kind}/{int(resource_id)}/annotations/",
         files,
-        query=query,
+        query={"format": format_name},
         finish_body=None,
         bulk=False,
         progress=progress,
+        name_in_query=True,
     )
-    return wait_for_request(api_client, _rq_id(response)) if wait else response
+    return _finished(api_client, response, wait)
 
 
 def upload_dataset(
@@ -397,18 +514,20 @@ def upload_dataset(
     progress: ProgressReporter | None = None,
     wait: bool = True,
 ) -> Any:
-    """Import a dataset file into a project; returns the finished ``Request``."""
-    files = _single_file(path)
+    """Import a dataset file into a project; returns the finished ``Request`` (or, with
+    ``wait=False``, the response to Upload-Finish)."""
+    files = _resources([path])
     response = _upload(
         api_client,
         f"/api/projects/{int(project_id)}/dataset/",
         files,
-        query={"format": format_name, "filename": files[0][1]},
+        query={"format": format_name},
         finish_body=None,
         bulk=False,
         progress=progress,
+        name_in_query=True,
     )
-    return wait_for_request(api_client, _rq_id(response)) if wait else response
+    return _finished(api_client, response, wait)
 
 
 def upload_backup(
@@ -420,20 +539,20 @@ def upload_backup(
     wait: bool = True,
 ) -> Any:
     """Restore a task or project from a backup file; returns the new id (or, with
-    ``wait=False``, the response of the request that started the restore)."""
+    ``wait=False``, the response to Upload-Finish)."""
     if kind not in ("tasks", "projects"):
         raise ApiValueError("must be 'tasks' or 'projects'", ["kind"])
-    files = _single_file(path)
+    files = _resources([path])
     response = _upload(
         api_client,
         f"/api/{kind}/backup/",
         files,
-        query={"filename": files[0][1]},
+        query={},
         finish_body=None,
         bulk=False,
         progress=progress,
+        name_in_query=True,
     )
     if not wait:
         return response
-    request = wait_for_request(api_client, _rq_id(response))
-    return request.result_id
+    return int(wait_for_request(api_client, _rq_id(response)).result_id)

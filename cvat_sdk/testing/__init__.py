@@ -6,7 +6,12 @@
         ...  # point the client at server.url
         server.uploaded_files(task_id)  # what a task's data upload delivered, byte for byte
         server.faults.drop_connection_after(100_000, path_prefix="/api/tasks/1/data/")
+        server.faults.fail_next(503, headers={"Upload-Finish": "true"})  # picks one request
+        server.faults.drop_response_after(1000, path_prefix="/api/tasks/1/dataset")
         server.request_log  # every request received, e.g. to count re-sent chunks
+        server.seed_tasks(10_000)  # a long list to page through, in milliseconds
+
+    FakeCvatServer(public_url="http://backend:8080")  # names itself as behind a proxy
 
 It answers the projects, tasks, jobs, labels, annotations, organizations, auth, upload (TUS and
 bulk), import, export, backup and /api/requests endpoints as CVAT does, with bodies that follow

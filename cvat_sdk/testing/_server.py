@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import sys
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ._faults import Faults
 from ._http import CHUNK_SIZE, BodyReader, ConnectionDropped, Reply
 from ._routes import Route, dispatch
-from ._store import Store
+from ._store import Store, Task
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -47,6 +48,10 @@ class FakeCvatServer:
     Use it as a context manager, or call start() and stop(). `users` maps usernames to passwords;
     those in `superusers` are administrators. A background request (export, import, task
     creation) finishes on the `polls_to_finish`-th GET /api/requests/{id}.
+
+    `public_url` (settable while running) is the base of the absolute URLs the server gives out
+    (TUS Locations, `next` links, `url` fields, `result_url`), as a server behind a reverse proxy
+    names itself, e.g. "http://backend.internal:8080"; by default they follow the Host header.
     """
 
     def __init__(
@@ -55,9 +60,11 @@ class FakeCvatServer:
         *,
         superusers: Collection[str] = ("admin",),
         polls_to_finish: int = 3,
+        public_url: str | None = None,
     ) -> None:
         if polls_to_finish < 1:
             raise ValueError("polls_to_finish must be at least 1")
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.faults = Faults()
         self._users = dict(users if users is not None else {"admin": "password"})
         self._superusers = frozenset(superusers)
@@ -135,6 +142,29 @@ class FakeCvatServer:
             if task is None or task.data is None:
                 return {}
             return {name: task.data.media_dir / name for name in task.data.files}
+
+    def seed_tasks(
+        self, n: int, *, owner: str = "admin", name: str = "task {i}", **fields: Any
+    ) -> list[int]:
+        """Creates `n` tasks at once, straight in the store (no labels, no data): a fast way to
+        fill a list for pagination tests. `name` is formatted with `i` (0, 1, ...); `fields`
+        (subset, bug_tracker, project_id, segment_size...) are set on every task. Returns the
+        new ids in creation order."""
+        allowed = {f.name for f in dataclasses.fields(Task)} - {"id", "name", "owner", "data"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise TypeError(f"unknown task fields: {', '.join(sorted(unknown))}")
+        store = self._running_store()
+        with store.lock:
+            user = store.user_named(owner)
+            if user is None:
+                raise KeyError(owner)
+            tasks = [
+                Task(store.next_id("task"), name.format(i=i), user, None, **fields)
+                for i in range(n)
+            ]
+            store.tasks.update((task.id, task) for task in tasks)
+        return [task.id for task in tasks]
 
     def issue_token(self, username: str) -> str:
         """An API token for `username`, as POST /api/auth/login would answer it."""
@@ -221,12 +251,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not length.isdigit():
             self.send_error(400, "Invalid Content-Length")
             return
-        time.sleep(owner.faults.take_delay(self.command, split.path))
+        time.sleep(owner.faults.take_delay(self.command, split.path, self.headers))
         body = BodyReader(
             self.rfile,
             int(length),
             chunked="chunked" in self.headers.get("Transfer-Encoding", "").lower(),
-            hang_up_after=owner.faults.take_drop(self.command, split.path),
+            hang_up_after=owner.faults.take_drop(self.command, split.path, self.headers),
         )
         reply: Reply | None = None
         route: Route | None = None
@@ -257,29 +287,33 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if reply is None:
                 raise ConnectionDropped
-            self._send(reply)
+            self._send(
+                reply, owner.faults.take_response_drop(self.command, split.path, self.headers)
+            )
         except (ConnectionDropped, ConnectionError):
             self.close_connection = True
             _shut(self.connection)
 
     def _answer(self, path: str, query: str, body: BodyReader) -> tuple[Reply, Route | None]:
-        failure = self.server.owner.faults.take_failure(self.command, path)
+        owner = self.server.owner
+        failure = owner.faults.take_failure(self.command, path, self.headers)
         if failure is not None:
             return Reply.json(
                 failure.status, {"detail": "Injected failure."}, failure.headers
             ), None
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         return dispatch(
-            self.server.owner._running_store(),
+            owner._running_store(),
             self.command,
             path,
             query=dict(parse_qsl(query, keep_blank_values=True)),
             headers=self.headers,
             body=body,
-            base_url=f"http://{host}",
+            base_url=owner.public_url or f"http://{host}",
         )
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, cut_after: int | None = None) -> None:
+        """Sends the reply; with `cut_after`, only that many bytes of its body, then hangs up."""
         size = reply.file.stat().st_size if reply.file is not None else len(reply.body)
         self.send_response(reply.status)
         if reply.content_type:
@@ -292,11 +326,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        left = size if cut_after is None else min(size, cut_after)
         if reply.file is not None:
             with reply.file.open("rb") as file:
-                shutil.copyfileobj(file, self.wfile, CHUNK_SIZE)
+                while left > 0 and (data := file.read(min(CHUNK_SIZE, left))):
+                    self.wfile.write(data)
+                    left -= len(data)
         else:
-            self.wfile.write(reply.body)
+            self.wfile.write(reply.body[:left])
+        if cut_after is not None:
+            self.wfile.flush()
+            raise ConnectionDropped
 
 
 def _shut(connection: socket.socket) -> None:

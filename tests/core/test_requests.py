@@ -1,0 +1,100 @@
+"""wait_for_request: finished, failed and timed-out background requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from cvat_sdk._runtime import settings
+from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.core.exceptions import BackgroundRequestFailed, BackgroundRequestTimeout
+from cvat_sdk.core.helpers import wait_for_request
+from cvat_sdk.core.uploading import upload_task_data
+from cvat_sdk.testing import FakeCvatServer
+
+from .support import create_task
+
+
+def start_task_creation(client: ApiClient, tmp_path: Path) -> tuple[int, str]:
+    """A task whose data upload was finished but not waited for: its rq_id is pending."""
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    response = upload_task_data(client, task_id, [image], wait=False)
+    return task_id, str(json.loads(response.data)["rq_id"])
+
+
+def polls(server: FakeCvatServer, rq_id: str) -> int:
+    return server.count_requests("GET", f"/api/requests/{quote(rq_id, safe='')}")
+
+
+def test_finished(server: FakeCvatServer, client: ApiClient, tmp_path: Path) -> None:
+    task_id, rq_id = start_task_creation(client, tmp_path)
+    request = wait_for_request(client, rq_id)
+    assert (str(request.status), request.id, request.operation.task_id) == (
+        "finished",
+        rq_id,
+        task_id,
+    )
+    assert polls(server, rq_id) == 2  # the fixture's server finishes on the second poll
+
+
+def test_failed_carries_the_servers_message(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path
+) -> None:
+    server.faults.fail_background("No space left on device", operation="create:task")
+    _, rq_id = start_task_creation(client, tmp_path)
+    with pytest.raises(BackgroundRequestFailed) as raised:
+        wait_for_request(client, rq_id)
+    failure = raised.value
+    assert (failure.rq_id, failure.message) == (rq_id, "No space left on device")
+    assert "No space left on device" in str(failure) and str(failure.request.status) == "failed"
+
+
+def test_timeout(tmp_path: Path) -> None:
+    with (
+        FakeCvatServer(polls_to_finish=1_000_000) as server,
+        ApiClient(Configuration(host=server.url, username="admin", password="password")) as client,
+    ):
+        _, rq_id = start_task_creation(client, tmp_path)
+        started = time.monotonic()
+        with pytest.raises(BackgroundRequestTimeout) as raised:
+            wait_for_request(client, rq_id, poll_interval=0.05, timeout=0.3)
+        elapsed = time.monotonic() - started
+        assert isinstance(raised.value, TimeoutError)
+        assert (raised.value.rq_id, raised.value.last_status) == (rq_id, "started")
+        assert 0.3 <= elapsed < 1.0, elapsed
+        # the last poll is made at the deadline, not one interval before it
+        assert polls(server, rq_id) >= 6
+
+
+def test_the_poll_interval_setting_is_read_when_waiting(tmp_path: Path) -> None:
+    """settings.POLL_INTERVAL (0.02 s in these tests) applies to calls that do not give one:
+    twenty polls take well under a second, not twenty times the 1 s default."""
+    assert settings.POLL_INTERVAL == 0.02
+    with (
+        FakeCvatServer(polls_to_finish=20) as server,
+        ApiClient(Configuration(host=server.url, username="admin", password="password")) as client,
+    ):
+        _, rq_id = start_task_creation(client, tmp_path)
+        started = time.monotonic()
+        assert str(wait_for_request(client, rq_id).status) == "finished"
+        assert time.monotonic() - started < 2.0
+        assert polls(server, rq_id) == 20
+
+
+def test_quick_requests_do_not_wait_a_whole_interval(tmp_path: Path) -> None:
+    """The first polls come sooner than `poll_interval`: a request that finishes on the third
+    poll is seen in ~0.3 s even with a 5 s interval."""
+    with (
+        FakeCvatServer(polls_to_finish=3) as server,
+        ApiClient(Configuration(host=server.url, username="admin", password="password")) as client,
+    ):
+        _, rq_id = start_task_creation(client, tmp_path)
+        started = time.monotonic()
+        wait_for_request(client, rq_id, poll_interval=5.0)
+        assert time.monotonic() - started < 1.5
