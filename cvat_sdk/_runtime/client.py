@@ -225,6 +225,8 @@ class RESTClientObject:
             "maxsize": configuration.connection_pool_maxsize,
             "retries": self.retries,
             "cert_reqs": "CERT_REQUIRED" if configuration.verify_ssl else "CERT_NONE",
+            # bytes per send of a streamed body: urllib3's 16 KiB default halves upload speed
+            "blocksize": settings.SEND_BLOCK_SIZE,
         }
         if configuration.ssl_ca_cert:
             pool_args["ca_certs"] = configuration.ssl_ca_cert

@@ -137,7 +137,7 @@ class MultipartStream(io.RawIOBase):
             self._add(b"\r\n")
         self._add(f"--{self.boundary}--\r\n".encode())
         self._iterator: Iterator[bytes] = self._pieces()
-        self._pending = b""
+        self._pending = memoryview(b"")
 
     @property
     def content_type(self) -> str:
@@ -183,19 +183,19 @@ class MultipartStream(io.RawIOBase):
         view = memoryview(buffer)
         while not self._pending:
             try:
-                self._pending = next(self._iterator)
+                self._pending = memoryview(next(self._iterator))
             except StopIteration:
                 return 0
         size = min(len(view), len(self._pending))
         view[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
+        self._pending = self._pending[size:]  # a view: no copy of the rest
         return size
 
     def __iter__(self) -> Iterator[bytes]:
         """Whole pieces, for senders that iterate a body."""
         if self._pending:
-            yield self._pending
-            self._pending = b""
+            yield bytes(self._pending)
+            self._pending = memoryview(b"")
         yield from self._iterator
 
 

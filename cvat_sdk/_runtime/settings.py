@@ -22,6 +22,9 @@ MAX_REDIRECTS = 5
 #: The longest wait a server's Retry-After header may impose, in seconds.
 RETRY_AFTER_MAX = 60.0
 
+#: Bytes handed to the socket per send when a body is streamed.
+SEND_BLOCK_SIZE = 256 * 1024
+
 #: Bytes read from a file at a time when streaming a multipart body.
 STREAM_CHUNK_SIZE = 1024 * 1024
 
