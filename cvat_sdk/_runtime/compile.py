@@ -214,15 +214,35 @@ def _emit_field_check(
     checker = convert.build_checker(spec, resolve)
     fast = _EXACT_TYPES.get(spec.name) if isinstance(spec, Leaf) else None
     run = f"{src.const(_path_wrapped(checker, limits, key))}(v)"
-    if fast is not None and limits is None:
-        # exact JSON types pass without a call; anything else takes the full check
-        test = _type_test(src, fast, "v")
+    inline_limits = _inline_limits(src, field, "v")
+    if fast is not None and inline_limits is not None:
+        # plain JSON values within their limits pass without a call; anything else (another
+        # type, a subclass, a value out of range) takes the full check and its error message
+        passes = " or ".join(f"type(v) is {src.const(t)}" for t in fast)
+        test = f"({passes}){inline_limits}"
         if spec.nullable:
-            test = f"v is not None and {test}"
-        src.add(f"if {test}:", 2)
+            test = f"v is None or ({test})"
+        src.add(f"if not ({test}):", 2)
         src.add(run, 3)
     else:
         src.add(run, 2)
+
+
+def _inline_limits(src: _Source, field: Any, var: str) -> str | None:
+    """Range and length limits as inline conditions (`` and v >= 0``); None when a limit
+    (a pattern) needs the full check."""
+    if field.pattern is not None:
+        return None
+    parts = []
+    if field.minimum is not None:
+        parts.append(f" and {var} >= {src.const(field.minimum)}")
+    if field.maximum is not None:
+        parts.append(f" and {var} <= {src.const(field.maximum)}")
+    if field.min_length is not None:
+        parts.append(f" and len({var}) >= {src.const(field.min_length)}")
+    if field.max_length is not None:
+        parts.append(f" and len({var}) <= {src.const(field.max_length)}")
+    return "".join(parts)
 
 
 def _path_wrapped(checker: convert.Checker, limits: convert.Checker | None, key: str) -> Any:
