@@ -491,18 +491,8 @@ def upload_annotations(
     with ``wait=False``, the response to Upload-Finish)."""
     if kind not in ("tasks", "jobs"):
         raise ApiValueError("must be 'tasks' or 'jobs'", ["kind"])
-    files = _resources([path])
-    response = _upload(
-        api_client,
-        f"/api/{kind}/{int(resource_id)}/annotations/",
-        files,
-        query={"format": format_name},
-        finish_body=None,
-        bulk=False,
-        progress=progress,
-        name_in_query=True,
-    )
-    return _finished(api_client, response, wait)
+    url = f"/api/{kind}/{int(resource_id)}/annotations/"
+    return _import_file(api_client, url, path, format_name, progress, wait)
 
 
 def upload_dataset(
@@ -516,11 +506,23 @@ def upload_dataset(
 ) -> Any:
     """Import a dataset file into a project; returns the finished ``Request`` (or, with
     ``wait=False``, the response to Upload-Finish)."""
-    files = _resources([path])
+    url = f"/api/projects/{int(project_id)}/dataset/"
+    return _import_file(api_client, url, path, format_name, progress, wait)
+
+
+def _import_file(
+    api_client: BaseApiClient,
+    url: str,
+    path: str | os.PathLike[str],
+    format_name: str,
+    progress: ProgressReporter | None,
+    wait: bool,
+) -> Any:
+    """One file through TUS to an import endpoint that names its format in the query."""
     response = _upload(
         api_client,
-        f"/api/projects/{int(project_id)}/dataset/",
-        files,
+        url,
+        _resources([path]),
         query={"format": format_name},
         finish_body=None,
         bulk=False,
