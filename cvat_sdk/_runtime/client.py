@@ -41,7 +41,7 @@ from urllib3.util.retry import Retry
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.configuration import Configuration, Timeout
-from cvat_sdk._runtime.encode import header_value, json_body
+from cvat_sdk._runtime.encode import header_value, json_body, path_segment
 from cvat_sdk._runtime.exceptions import (
     ApiConnectionError,
     ApiResponseError,
@@ -676,7 +676,6 @@ class BaseApiClient:
         Returns ``(data, response)``: data is the decoded JSON body when parsing is on (and the
         answer is JSON), else None.
         """
-        from cvat_sdk._runtime.encode import path_segment
 
         path = resource_path
         for name, value in (path_params or {}).items():

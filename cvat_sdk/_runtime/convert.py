@@ -287,10 +287,6 @@ def build_model_reader(cls: Any, resolve: Resolver, check: bool) -> Reader:
     return read_model
 
 
-def _spec_of(cls: Any, wire: str) -> str:
-    return str(next(f.spec for f in cls._fields if f.wire == wire))
-
-
 def build_enum_reader(cls: Any, check: bool) -> Reader:
     instances: dict[str, Any] = cls._instances
 
