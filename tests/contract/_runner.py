@@ -27,6 +27,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import _calls
 import _schema
 
 from cvat_sdk._runtime.specs import Leaf, ListOf, MapOf, ModelRef, Spec, parse_spec
@@ -135,66 +136,26 @@ def lift(value: Any, spec: Spec, resolve: Any) -> Any:
 def plan_calls(
     operation: _schema.Operation, document: dict[str, Any], params: dict[str, Any], resolve: Any
 ) -> list[Call]:
-    """The minimal call and the full call(s) of an operation."""
+    """The planned calls as keyword arguments: minimal calls pass plain JSON data, full calls
+    the client's own types (models, enums, datetimes)."""
+    schema, _, _ = operation.body()
+    prefer = next((p.name for p in params.values() if p.wire == "Prefer"), None)
     calls = []
-    schema, media_types, body_required = operation.body()
-    for variant in ("minimal", "full"):
-        full = variant == "full"
-        values = _schema.Values(document, full=full)
+    for planned in _calls.plan(operation, document):
         kwargs: dict[str, Any] = {}
-        for node in operation.parameters:
-            if node.get("required") or full:
-                param = _param_for(params, node["name"], node["in"])
-                value = values.value(node.get("schema") or {})
-                kwargs[param.name] = lift(value, parse_spec(param.spec), resolve) if full else value
-        prefer = next((p.name for p in params.values() if p.wire == "Prefer"), None)
-        prefer = prefer if prefer in kwargs else None
-        if schema is None or not (body_required or full):
-            calls.append(Call(variant, kwargs, prefer=prefer))
-            continue
-        bodies = _bodies(operation, document, schema, media_types, full)
-        if not bodies:
-            raise CallError("no content type can carry a valid body")
-        for suffix, content_type, body in bodies:
-            call_args = dict(kwargs)
-            call_args.update(_place_body(params, schema, body, full, resolve))
-            calls.append(Call(variant + suffix, call_args, content_type, prefer))
+        for where, wire, value in planned.params:
+            param = _param_for(params, wire, where)
+            kwargs[param.name] = (
+                lift(value, parse_spec(param.spec), resolve) if planned.full else value
+            )
+        if planned.has_body:
+            kwargs.update(_place_body(params, schema or {}, planned.body, planned.full, resolve))
+        calls.append(
+            Call(
+                planned.variant, kwargs, planned.content_type, prefer if prefer in kwargs else None
+            )
+        )
     return calls
-
-
-def _bodies(
-    operation: _schema.Operation,
-    document: dict[str, Any],
-    schema: dict[str, Any],
-    media_types: list[str],
-    full: bool,
-) -> list[tuple[str, str | None, Any]]:
-    """(variant suffix, content type, body) for each way the body is sent."""
-    json_types = [m for m in media_types if "json" in m]
-    multipart = _schema.MULTIPART in media_types
-    found: list[tuple[str, str | None, Any]] = []
-    members = _schema.Values(document, full=full).alternatives(schema)
-    for number, member in enumerate(members if full else members[:1], 1):
-        probe = _schema.Values(document, full=full).value(member)
-        if len(members) > 1 and _schema.Values(document, full=full).ambiguous(
-            probe, member, members
-        ):
-            continue  # e.g. {annotation_file} fits both members: no valid oneOf body exists
-        suffix = f"-member{number}" if len(members) > 1 and full else ""
-        sent = False
-        if json_types:
-            try:
-                body = _schema.Values(document, full=full, files=False).value(member)
-            except _schema.UnsupportedSchema:
-                pass
-            else:
-                found.append((suffix, None, body))
-                sent = True
-        holds_files = _schema.Values(document, full=True).holds_files(member)
-        if multipart and (not sent or (full and holds_files)):
-            body = _schema.Values(document, full=full, flat=True).value(member)
-            found.append((suffix + ("-multipart" if sent else ""), _schema.MULTIPART, body))
-    return found
 
 
 def _place_body(

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-SCHEMA_DIR = Path("/work/shared/cvat-schemas")
+#: ``../shared`` beside the repository holds the server schemas (inputs, never copied here)
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "cvat-schemas"
 SCHEMA_FILES = {
     "2.17.0": SCHEMA_DIR / "cvat-2.17.0.yml",
     "2.24.0": SCHEMA_DIR / "cvat-2.24.0.yml",
