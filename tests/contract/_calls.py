@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import _schema
+try:  # under pytest, as part of the tests package
+    from tests.contract import _schema
+except ImportError:  # in a runner or worker subprocess, run as a script beside this file
+    import _schema  # type: ignore[no-redef]
 
 
 class PlanError(Exception):
