@@ -66,9 +66,24 @@ def _literal(value: Any) -> str:
 
 
 def _constraints(node: dict[str, Any]) -> str:
-    """Schema constraints as keyword arguments (``, min_length=1``) for request validation."""
+    """Schema constraints as keyword arguments (``, min_length=1``) for request validation;
+    those of a list's items (written inline) as ``items={...}``."""
     parts = [f", {py}={_literal(node[key])}" for key, py in _CONSTRAINTS.items() if key in node]
+    items = _item_constraints(node)
+    if items:
+        parts.append(f", items={_literal(items)}")
     return "".join(parts)
+
+
+def _item_constraints(node: dict[str, Any]) -> dict[str, Any]:
+    item = node.get("items")
+    if node.get("type") != "array" or not isinstance(item, dict) or "$ref" in item:
+        return {}
+    found: dict[str, Any] = {py: item[key] for key, py in _CONSTRAINTS.items() if key in item}
+    nested = _item_constraints(item)
+    if nested:
+        found["items"] = nested
+    return found
 
 
 def _imports(models: set[str], own: str | None = None) -> list[dict[str, str]]:

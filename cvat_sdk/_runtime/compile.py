@@ -230,8 +230,8 @@ def _emit_field_check(
 
 def _inline_limits(src: _Source, field: Any, var: str) -> str | None:
     """Range and length limits as inline conditions (`` and v >= 0``); None when a limit
-    (a pattern) needs the full check."""
-    if field.pattern is not None:
+    (a pattern, limits on list items) needs the full check."""
+    if field.pattern is not None or field.items:
         return None
     parts = []
     if field.minimum is not None:

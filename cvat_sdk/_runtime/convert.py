@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from cvat_sdk._runtime.declarations import Declared
 from cvat_sdk._runtime.specs import Leaf, ListOf, MapOf, ModelRef, Spec, describe, parse_spec
 
 Reader = Callable[[Any], Any]
@@ -465,7 +466,10 @@ def constraint_checker(field: Any) -> Checker | None:
                 else None
             )
         )
-    if not limits:
+    item_limits = None
+    if field.items:
+        item_limits = constraint_checker(Declared("item", "any", **field.items))
+    if not limits and item_limits is None:
         return None
 
     def check_limits(value: Any) -> None:
@@ -473,6 +477,15 @@ def constraint_checker(field: Any) -> Checker | None:
             problem = limit(value)
             if problem is not None:
                 raise Invalid(f"{value!r} is {problem}", kind="value")
+        if item_limits is not None and isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                if item is None:
+                    continue
+                try:
+                    item_limits(item)
+                except Invalid as error:
+                    error.reversed_path.append(index)
+                    raise
 
     return check_limits
 

@@ -13,6 +13,7 @@ class Declared:
     """What fields and parameters share."""
 
     __slots__ = (
+        "items",
         "max_length",
         "maximum",
         "min_length",
@@ -36,6 +37,7 @@ class Declared:
         minimum: float | None = None,
         maximum: float | None = None,
         pattern: str | None = None,
+        items: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -46,6 +48,8 @@ class Declared:
         self.minimum = minimum
         self.maximum = maximum
         self.pattern = pattern
+        #: the constraints of each item of a list (same keywords, nested for lists of lists)
+        self.items = items
 
 
 class F(Declared):

@@ -179,6 +179,35 @@ CASES: dict[str, tuple[Call, type[Exception], str]] = {
         exceptions.ApiValueError,
         "task_write_request.name",
     ),
+    "a list item longer than allowed": (
+        lambda c: c.tasks_api.create(
+            {
+                "name": "t",
+                "labels": [
+                    {"name": "car", "attributes": [{**ATTRIBUTE, "values": ["red", "r" * 201]}]}
+                ],
+            }
+        ),
+        exceptions.ApiValueError,
+        "task_write_request.labels[0].attributes[0].values[1]",
+    ),
+    "an empty item of a list of lists": (
+        lambda c: c.tasks_api.create_data(
+            1, data_request={"image_quality": 70, "job_file_mapping": [["a.jpg"], ["b.jpg", ""]]}
+        ),
+        exceptions.ApiValueError,
+        "data_request.job_file_mapping[1][1]",
+    ),
+    "a list item below a minimum, in a model": (
+        lambda c: models.PatchedTaskValidationLayoutWriteRequest(disabled_frames=[3, -1]),
+        exceptions.ApiValueError,
+        "disabled_frames[1]",
+    ),
+    "a list item assigned out of its limits": (
+        lambda c: setattr(models.AttributeRequest(**ATTRIBUTE), "values", ["v" * 201]),
+        exceptions.ApiValueError,
+        "values[0]",
+    ),
     "a map with a non-str key": (
         lambda c: models.LabelMappingEntryRequest(name="x", sublabels={1: {"name": "y"}}),
         exceptions.ApiTypeError,

@@ -49,7 +49,7 @@ class BookWriteRequest(Model, IBookWriteRequest):
         F("language", "BookReadLanguage"),
         F("published", "date?"),
         F("pages", "int", minimum=1, maximum=100000),
-        F("tags", "[str]", write_only=True),
+        F("tags", "[str]", write_only=True, items={"min_length": 1}),
         F("cover", "file", write_only=True),
         F("target_storage", "BookWriteRequestTargetStorage?"),
         F("source_storage", "BookWriteRequestSourceStorage", write_only=True),
