@@ -161,20 +161,34 @@ class Model:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        field = next((f for f in type(self)._fields if f.name == name), None)
-        if field is None:
-            raise ApiAttributeError(f"{type(self).__name__} has no field {name!r}", [name])
-        resolve = resolver_for(type(self))
-        spec = parse_spec(field.spec)
+        checker, limits, reader = type(self)._field_setter(name)
         try:
-            convert.build_checker(spec, resolve)(value)
-            limits = convert.constraint_checker(field)
+            checker(value)
             if limits is not None and value is not None:
                 limits(value)
         except convert.Invalid as error:
             raise _input_error(error, [name]) from None
-        reader = convert.build_reader(spec, resolve, False)
         self.__dict__[name] = reader(convert.copy_json(value))
+
+    @classmethod
+    def _field_setter(
+        cls, name: str
+    ) -> tuple[convert.Checker, convert.Checker | None, convert.Reader]:
+        """Checker, limits and reader of one field, built on its first assignment."""
+        field = next((f for f in cls._fields if f.name == name), None)
+        if field is None:
+            raise ApiAttributeError(f"{cls.__name__} has no field {name!r}", [name])
+
+        def build() -> tuple[convert.Checker, convert.Checker | None, convert.Reader]:
+            resolve = resolver_for(cls)
+            spec = parse_spec(field.spec)
+            return (
+                convert.build_checker(spec, resolve),
+                convert.constraint_checker(field),
+                convert.build_reader(spec, resolve, False),
+            )
+
+        return _Compiled.get(cls, f"set {name}", build)  # type: ignore[no-any-return]
 
     def __delattr__(self, name: str) -> None:
         self.__dict__.pop(name, None)
