@@ -249,6 +249,7 @@ class Annotator:
         required: bool,
         node: dict[str, Any],
         description: str = "",
+        deprecated: bool = False,
     ) -> dict[str, Any]:
         enum = node.get("enum")
         args = [_literal(name), _literal(where), _literal(info.spec)]
@@ -258,6 +259,8 @@ class Annotator:
             args.append("required=True")
         if enum:
             args.append(f"enum={_literal(tuple(enum))}")
+        if deprecated:
+            args.append("deprecated=True")
         return {
             "name": name,
             "arg": info.arg if required else or_none(info.arg),
@@ -313,6 +316,7 @@ class Annotator:
                     bool(node.get("required")),
                     schema,
                     node.get("description", ""),
+                    bool(node.get("deprecated")),
                 )
             )
         body_params, content_types = self._body(operation, op_id)
@@ -336,7 +340,8 @@ class Annotator:
             "operation_id": op_id,
             "http_method": method.upper(),
             "path": path,
-            "summary": _first_line(operation.get("summary") or operation.get("description")),
+            "summary": ("Deprecated. " if operation.get("deprecated") else "")
+            + _first_line(operation.get("summary") or operation.get("description")),
             "params": ordered,
             "positional": [p for p in ordered if p["required"]],
             "keyword": [p for p in ordered if not p["required"]],

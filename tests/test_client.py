@@ -353,3 +353,24 @@ def test_open_file_objects_without_fileno_are_streamed(server: LoopbackServer) -
         asset, _ = api_client.assets_api.create(file=io.BytesIO(b"hello"))
     assert asset.filename == "a.txt"
     assert b"hello" in server.requests[0].body
+
+
+def test_deprecated_operation_warns_at_the_callers_line(server: LoopbackServer) -> None:
+    client = client_for(server, username="u", password="p")
+    with pytest.warns(DeprecationWarning, match=r"tasks_retrieve_status\(\)") as caught:
+        client.tasks_api.retrieve_status(1, _parse_response=False)
+    assert [w.filename for w in caught] == [__file__]
+    assert len(server.requests) == 1  # a warning, not a refusal
+
+
+def test_deprecated_parameter_warns_only_when_given(server: LoopbackServer) -> None:
+    import warnings
+
+    client = client_for(server, username="u", password="p")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.jobs_api.retrieve_annotations(1, _parse_response=False)
+    with pytest.warns(DeprecationWarning, match=r"use_default_location=") as caught:
+        client.jobs_api.retrieve_annotations(1, use_default_location=True, _parse_response=False)
+    assert [w.filename for w in caught] == [__file__]
+    assert ("use_default_location", "true") in server.requests[-1].query

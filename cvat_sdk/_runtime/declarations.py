@@ -77,7 +77,7 @@ class F(Declared):
 class P(Declared):
     """An operation parameter, placed in the path, query, a header, the body or a form."""
 
-    __slots__ = ("enum", "where")
+    __slots__ = ("deprecated", "enum", "where")
 
     def __init__(
         self,
@@ -86,11 +86,13 @@ class P(Declared):
         spec: str,
         *,
         enum: tuple[Any, ...] | None = None,
+        deprecated: bool = False,
         **common: Any,
     ) -> None:
         super().__init__(name, spec, **common)
         self.where = where
         self.enum = enum
+        self.deprecated = deprecated
 
     def __repr__(self) -> str:
         return f"P({self.name!r}, {self.where!r}, {self.spec!r})"

@@ -8,6 +8,9 @@ callable like the method: ``api.create_endpoint(spec_dict) -> (data, response)``
 from __future__ import annotations
 
 import json
+import os
+import sys
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
@@ -70,8 +73,10 @@ class EndpointSpec:
         content_types: tuple[str, ...] = (),
         accept: tuple[str, ...] = (),
         auth: tuple[str, ...] = (),
+        deprecated: bool = False,
     ) -> None:
         self.operation_id = operation_id
+        self.deprecated = deprecated
         self.http_method = http_method
         self.path = path
         self.params = {p.name: p for p in params}
@@ -151,6 +156,8 @@ class Endpoint:
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, HTTPResponse]:
         values, options = self._bind(args, kwargs)
+        if self.spec.deprecated or any(self.spec.params[k].deprecated for k in values):
+            self._warn_deprecated(values)
         if options["_validate_inputs"]:
             self._validate(values)
         method, url, headers, body = self._build(values, options)
@@ -169,6 +176,14 @@ class Endpoint:
         if self.spec.operation_id == "server_retrieve_about" and result is not None:
             self.api_client.note_server_version(result.get("version"))
         return result, response
+
+    def _warn_deprecated(self, values: dict[str, Any]) -> None:
+        """A DeprecationWarning, at the caller's line, for what the schema marks deprecated."""
+        name = self.spec.operation_id
+        what = [f"{name}()"] if self.spec.deprecated else []
+        what += [f"{name}({key}=...)" for key in values if self.spec.params[key].deprecated]
+        message = f"{' and '.join(what)}: deprecated by the server's API schema"
+        warnings.warn(message, DeprecationWarning, stacklevel=_caller_stacklevel())
 
     def _bind(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -339,6 +354,21 @@ class Endpoint:
             url=redact_url(url),
             path_to_item=path or (),
         )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this package (the user's call)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _is_json_media(media: str) -> bool:

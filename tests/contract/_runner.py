@@ -35,6 +35,8 @@ from cvat_sdk.api_client import ApiClient, Configuration, apis
 from cvat_sdk.api_client import exceptions as api_exceptions
 
 ENUM_WARNING = "UnknownEnumValueWarning"
+#: what the schema marks deprecated (an operation, or a parameter the full call sets)
+DEPRECATION_WARNING = "DeprecationWarning"
 #: The ApiException subclass each error status must raise (the others: ApiException itself).
 EXPECTED_ERRORS = {
     400: "BadRequestException",
@@ -400,9 +402,12 @@ class Runner:
             outcome.detail.update(_exception_detail(error))
             return outcome
         outcome.detail["response"] = _response_detail(response)
-        bad_warnings = [w for w in outcome.warnings if not w.startswith(ENUM_WARNING)]
-        if bad_warnings or (outcome.warnings and not self.args.skew):
-            outcome.problem = f"warned: {(bad_warnings or outcome.warnings)[0][:300]}"
+        bad_warnings = [
+            w for w in outcome.warnings if not w.startswith((ENUM_WARNING, DEPRECATION_WARNING))
+        ]
+        enum_warnings = [w for w in outcome.warnings if w.startswith(ENUM_WARNING)]
+        if bad_warnings or (enum_warnings and not self.args.skew):
+            outcome.problem = f"warned: {(bad_warnings or enum_warnings)[0][:300]}"
             return outcome
         if str(response.status) != status:
             outcome.problem = f"asked for {status}, got {response.status}"

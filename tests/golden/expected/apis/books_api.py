@@ -76,6 +76,7 @@ class BooksApi(Api):
         content_types=("application/json", "multipart/form-data"),
         accept=("application/vnd.cvat+json",),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
+        deprecated=True,
     )
 
     def create_backup(
@@ -87,7 +88,7 @@ class BooksApi(Api):
         restore_write_request: RestoreWriteRequest | dict[str, Any] | None = None,
         **kwargs: Unpack[CallOptions],
     ) -> tuple[RqId | None, HTTPResponse]:
-        """Restore a book from a backup"""
+        """Deprecated. Restore a book from a backup"""
         return self.create_backup_endpoint(
             cloud_storage_id=cloud_storage_id,
             filename=filename,
@@ -132,6 +133,7 @@ class BooksApi(Api):
         content_types=(),
         accept=(),
         auth=("basicAuth", "csrfAuth", "sessionAuth", "signatureAuth", "tokenAuth"),
+        deprecated=True,
     )
 
     def destroy(
@@ -139,7 +141,7 @@ class BooksApi(Api):
         id: int,
         **kwargs: Unpack[CallOptions],
     ) -> tuple[None, HTTPResponse]:
-        """Remove a book"""
+        """Deprecated. Remove a book"""
         return self.destroy_endpoint(
             id=id,
             **kwargs,
@@ -156,7 +158,7 @@ class BooksApi(Api):
             P("genre", "query", "str", enum=("fiction", "non_fiction", "poetry")),
             P("has_cover", "query", "bool"),
             P("org", "query", "str"),
-            P("org_id", "query", "int"),
+            P("org_id", "query", "int", deprecated=True),
             P("page", "query", "int"),
             P("page_size", "query", "int"),
             P("sort", "query", "str"),
