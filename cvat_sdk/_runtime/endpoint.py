@@ -80,6 +80,7 @@ class EndpointSpec:
         self.http_method = http_method
         self.path = path
         self.params = {p.name: p for p in params}
+        self.deprecated_params = frozenset(p.name for p in params if p.deprecated)
         self.positional = [p.name for p in params if p.required]
         self.responses = dict(responses or {})
         self.content_types = content_types
@@ -156,7 +157,7 @@ class Endpoint:
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, HTTPResponse]:
         values, options = self._bind(args, kwargs)
-        if self.spec.deprecated or any(self.spec.params[k].deprecated for k in values):
+        if self.spec.deprecated or not self.spec.deprecated_params.isdisjoint(values):
             self._warn_deprecated(values)
         if options["_validate_inputs"]:
             self._validate(values)
@@ -181,7 +182,7 @@ class Endpoint:
         """A DeprecationWarning, at the caller's line, for what the schema marks deprecated."""
         name = self.spec.operation_id
         what = [f"{name}()"] if self.spec.deprecated else []
-        what += [f"{name}({key}=...)" for key in values if self.spec.params[key].deprecated]
+        what += [f"{name}({key}=...)" for key in values if key in self.spec.deprecated_params]
         message = f"{' and '.join(what)}: deprecated by the server's API schema"
         warnings.warn(message, DeprecationWarning, stacklevel=_caller_stacklevel())
 

@@ -175,11 +175,11 @@ class Model:
         cls, name: str
     ) -> tuple[convert.Checker, convert.Checker | None, convert.Reader]:
         """Checker, limits and reader of one field, built on its first assignment."""
-        field = next((f for f in cls._fields if f.name == name), None)
-        if field is None:
-            raise ApiAttributeError(f"{cls.__name__} has no field {name!r}", [name])
 
         def build() -> tuple[convert.Checker, convert.Checker | None, convert.Reader]:
+            field = next((f for f in cls._fields if f.name == name), None)
+            if field is None:
+                raise ApiAttributeError(f"{cls.__name__} has no field {name!r}", [name])
             resolve = resolver_for(cls)
             spec = parse_spec(field.spec)
             return (

@@ -140,18 +140,10 @@ def plan_calls(
 ) -> list[Call]:
     """The planned calls as keyword arguments: minimal calls pass plain JSON data, full calls
     the client's own types (models, enums, datetimes)."""
-    schema, _, _ = operation.body()
     prefer = next((p.name for p in params.values() if p.wire == "Prefer"), None)
     calls = []
     for planned in _calls.plan(operation, document):
-        kwargs: dict[str, Any] = {}
-        for where, wire, value in planned.params:
-            param = _param_for(params, wire, where)
-            kwargs[param.name] = (
-                lift(value, parse_spec(param.spec), resolve) if planned.full else value
-            )
-        if planned.has_body:
-            kwargs.update(_place_body(params, schema or {}, planned.body, planned.full, resolve))
+        kwargs = call_kwargs(planned, params, resolve, typed=planned.full)
         calls.append(
             Call(
                 planned.variant, kwargs, planned.content_type, prefer if prefer in kwargs else None
@@ -160,18 +152,28 @@ def plan_calls(
     return calls
 
 
-def _place_body(
-    params: dict[str, Any], schema: dict[str, Any], body: Any, full: bool, resolve: Any
+def call_kwargs(
+    planned: _calls.WireCall, params: dict[str, Any], resolve: Any, *, typed: bool
 ) -> dict[str, Any]:
-    whole = [p for p in params.values() if p.where == "body"]
-    if whole:
-        param = whole[0]
-        return {param.name: lift(body, parse_spec(param.spec), resolve) if full else body}
-    placed = {}
-    for wire, value in body.items():  # an inline form: one parameter per property
-        param = _param_for(params, wire, "form")
-        placed[param.name] = lift(value, parse_spec(param.spec), resolve) if full else value
-    return placed
+    """A planned call's parameters and body as keyword arguments of the method declaring
+    ``params``: as the client's own types with ``typed``, else as the plain JSON data."""
+
+    def value_for(param: Any, value: Any) -> Any:
+        return lift(value, parse_spec(param.spec), resolve) if typed else value
+
+    kwargs = {}
+    for where, wire, value in planned.params:
+        param = _param_for(params, wire, where)
+        kwargs[param.name] = value_for(param, value)
+    if planned.has_body:
+        whole = [p for p in params.values() if p.where == "body"]
+        if whole:
+            kwargs[whole[0].name] = value_for(whole[0], planned.body)
+        else:  # an inline form: one parameter per property
+            for wire, value in planned.body.items():
+                param = _param_for(params, wire, "form")
+                kwargs[param.name] = value_for(param, value)
+    return kwargs
 
 
 # --- checking results ----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.support import oracle
+
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 RUNNER = Path(__file__).resolve().with_name("_runner.py")
@@ -118,10 +120,13 @@ def run_contract(
         str(out),
     ]
     args += ["--errors"] * errors + ["--skew"] * skew
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(site)
     done = subprocess.run(
-        args, capture_output=True, text=True, env=env, timeout=RUNNER_TIMEOUT, check=False
+        args,
+        capture_output=True,
+        text=True,
+        env=oracle.python_environment(site),
+        timeout=RUNNER_TIMEOUT,
+        check=False,
     )
     if done.returncode != 0:
         raise ToolError(f"the runner failed ({done.returncode}):\n{done.stderr[-4000:]}")

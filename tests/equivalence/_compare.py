@@ -8,31 +8,31 @@ import email.policy
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
-from tests.equivalence._recorder import Request
+from tests.support.loopback import Recorded
 
 #: The headers compared (lower case); the rest (User-Agent, Accept-Encoding...) may differ.
 COMPARED_HEADERS = ("authorization", "accept", "cookie", "x-csrftoken")
 
 
-def request_view(request: Request) -> dict[str, Any]:
+def request_view(request: Recorded) -> dict[str, Any]:
     """Method, path, query (values per name, in order), the compared headers, and the body as
     data: JSON parsed, multipart forms as their parts, anything else as bytes."""
-    split = urlsplit(request.target)
     query: dict[str, list[str]] = {}
-    for name, value in parse_qsl(split.query, keep_blank_values=True):
+    for name, value in request.query:
         query.setdefault(name, []).append(value)
-    content_type = request.headers.get("content-type", "")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    content_type = headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     view: dict[str, Any] = {
         "method": request.method,
-        "path": unquote(split.path),
+        "path": unquote(request.path),
         "query": query,
         "content-type": media or None,
     }
     for name in COMPARED_HEADERS:
-        view[name] = request.headers.get(name)
+        view[name] = headers.get(name)
     view["body"] = body_view(media, content_type, request.body)
     return view
 

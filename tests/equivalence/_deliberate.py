@@ -18,7 +18,6 @@ from tests.equivalence._compare import Difference
 class Context:
     """What a rule may look at besides the difference: the call and both results."""
 
-    status: str
     #: the status declares another response type than the operation's first 2xx status
     own_type: bool
     ours: dict[str, Any]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from tests.equivalence import _recorder
 from tests.equivalence._compare import Difference, differences, request_view
 from tests.equivalence._deliberate import Context, Rule, explain
 from tests.support import oracle
+from tests.support.loopback import LoopbackServer, Recorded, Reply
 
 WORKER = Path(__file__).resolve().with_name("_worker.py")
 WORKER_TIMEOUT = 600.0
@@ -48,15 +48,21 @@ class Pass:
     mode: str
     calls: list[PlannedCall] = field(default_factory=list)
     unplanned: dict[str, str] = field(default_factory=dict)  # operation -> why
-    requests: dict[str, dict[str, list[_recorder.Request]]] = field(default_factory=dict)
+    requests: dict[str, dict[str, list[Recorded]]] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    answers: dict[str, _recorder.Answer] = field(default_factory=dict)
+    answers: dict[str, Reply] = field(default_factory=dict)
+    _compared: dict[str, list[tuple[Difference, Rule | None]]] = field(default_factory=dict)
 
     def calls_of(self, operation: str) -> list[PlannedCall]:
         return [c for c in self.calls if c.operation == operation]
 
     def compare(self, call: PlannedCall) -> list[tuple[Difference, Rule | None]]:
         """Each difference between the two SDKs for one call, with the rule explaining it."""
+        if call.id not in self._compared:
+            self._compared[call.id] = self._compare(call)
+        return self._compared[call.id]
+
+    def _compare(self, call: PlannedCall) -> list[tuple[Difference, Rule | None]]:
         ours = self.requests["ours"].get(call.id, [])
         official = self.requests["official"].get(call.id, [])
         found = differences(
@@ -65,13 +71,15 @@ class Pass:
         ours_result = self.results["ours"].get(call.id, {})
         official_result = self.results["official"].get(call.id, {})
         found += differences(ours_result, official_result, "result")
+        answer = self.answers.get(call.id)
         context = Context(
-            call.status,
             call.own_type,
             ours_result,
             official_result,
             bodies_empty=not any(r.body for r in [*ours, *official]),
-            answer_body=self.answers[call.id].body if call.id in self.answers else b"",
+            answer_body=answer.body
+            if answer is not None and isinstance(answer.body, bytes)
+            else b"",
         )
         return [(d, explain(d, context)) for d in found if not d.where.startswith(IGNORED)]
 
@@ -100,7 +108,7 @@ def plan(document: dict[str, Any]) -> tuple[list[PlannedCall], dict[str, str]]:
         successes = operation.success_statuses()
         first = _declared(document, operation, successes[0]) if successes else None
         for call in calls:
-            statuses = operation.success_statuses() + (errors if call is calls[0] else [])
+            statuses = successes + (errors if call is calls[0] else [])
             for status in statuses:
                 data = {
                     "params": _wire(call.params),
@@ -130,26 +138,21 @@ def run_pass(mode: str, seed: int | None, credentials: str, workdir: Path) -> Pa
     plan_file.write_text(json.dumps(worker_plan), encoding="utf-8")
     statuses = {c.id: c.status for c in found.calls}
     upstream_auth = None if credentials == "basic" else PRISM_AUTH
-    recorder = _recorder.Recorder(statuses, "", upstream_auth=upstream_auth)
     with _tools.prism(schema_file, seed=seed, log=workdir / f"prism-{mode}.log") as prism_url:
-        recorder.upstream = _recorder.urlsplit(prism_url)
-        with _recorder.serving(recorder) as url:
+        recorder = _recorder.Recorder(statuses, prism_url, upstream_auth=upstream_auth)
+        with LoopbackServer(recorder) as server:
             for sdk in ("ours", "official"):
-                recording = recorder.start_pass(replay=sdk == "official")
+                found.requests[sdk] = recorder.start_pass(replay=sdk == "official")
                 out = workdir / f"results-{mode}-{sdk}.json"
-                _run_worker(sdk, plan_file, url, out, credentials)
+                _run_worker(sdk, plan_file, server.url, out, credentials)
                 found.results[sdk] = json.loads(out.read_text(encoding="utf-8"))
-                found.requests[sdk] = recording.requests
     found.answers = recorder.answers
     return found
 
 
 def _run_worker(sdk: str, plan_file: Path, url: str, out: Path, credentials: str) -> None:
-    if sdk == "official":
-        env = oracle.environment()
-    else:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONPATH"] = str(_tools.REPO)  # this repository's cvat_sdk, whatever is installed
+    # ours: this repository's cvat_sdk, whatever is installed
+    env = oracle.environment() if sdk == "official" else oracle.python_environment(_tools.REPO)
     args = [sys.executable, str(WORKER), "--sdk", sdk, "--plan", str(plan_file)]
     args += ["--url", url, "--out", str(out), "--credentials", credentials]
     done = subprocess.run(

@@ -30,29 +30,18 @@ CREDENTIALS: dict[str, dict[str, Any]] = {
 }
 
 
-def decode(value: Any, files: list[Path], folder: Path) -> Any:
-    """Plan data to call data: ``{"$bytes": ...}`` becomes a file on disk (opened later)."""
+def with_files(value: Any, folder: Path, opened: list[Any]) -> Any:
+    """Plan data to call data: each ``{"$bytes": ...}`` becomes an open file, written to
+    ``folder`` under a name both passes share (``upload-N.txt``)."""
     if isinstance(value, dict):
         if set(value) == {"$bytes"}:
-            path = folder / f"upload-{len(files)}.txt"
+            path = folder / f"upload-{len(opened)}.txt"
             path.write_bytes(base64.b64decode(value["$bytes"]))
-            files.append(path)
-            return path
-        return {k: decode(v, files, folder) for k, v in value.items()}
+            opened.append(path.open("rb"))
+            return opened[-1]
+        return {k: with_files(v, folder, opened) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v, files, folder) for v in value]
-    return value
-
-
-def open_files(value: Any, opened: list[Any]) -> Any:
-    if isinstance(value, Path):
-        handle = value.open("rb")
-        opened.append(handle)
-        return handle
-    if isinstance(value, dict):
-        return {k: open_files(v, opened) for k, v in value.items()}
-    if isinstance(value, list):
-        return [open_files(v, opened) for v in value]
+        return [with_files(v, folder, opened) for v in value]
     return value
 
 
@@ -89,11 +78,9 @@ class Ours:
         sys.path.insert(0, str(CONTRACT_DIR))
         import _runner  # type: ignore[import-not-found]
 
-        from cvat_sdk._runtime.specs import parse_spec
         from cvat_sdk.api_client import ApiClient, Configuration
 
         self.runner = _runner
-        self.parse_spec = parse_spec
         self.client = ApiClient(Configuration(host=url, **credentials))
         self.index = _runner.endpoint_index()
 
@@ -101,24 +88,12 @@ class Ours:
         method, path = operation.split(" ", 1)
         api_class, name = self.index[(method, path)]
         api = api_class(self.client)
-        endpoint = getattr(api, name + "_endpoint")
+        params = getattr(api, name + "_endpoint").params
+        planned = self.runner._calls.WireCall(
+            "", call["params"], call["has_body"], call["body"], call["content_type"]
+        )
         resolve = self.runner.resolver(api_class)
-        kwargs = {}
-        for where, wire, value in call["params"]:
-            param = self.runner._param_for(endpoint.params, wire, where)
-            kwargs[param.name] = self.lift(param, value, resolve)
-        if call["has_body"]:
-            whole = [p for p in endpoint.params.values() if p.where == "body"]
-            if whole:
-                kwargs[whole[0].name] = self.lift(whole[0], call["body"], resolve)
-            else:
-                for wire, value in call["body"].items():
-                    param = self.runner._param_for(endpoint.params, wire, "form")
-                    kwargs[param.name] = self.lift(param, value, resolve)
-        return getattr(api, name), kwargs
-
-    def lift(self, param: Any, value: Any, resolve: Any) -> Any:
-        return self.runner.lift(value, self.parse_spec(param.spec), resolve)
+        return getattr(api, name), self.runner.call_kwargs(planned, params, resolve, typed=True)
 
 
 class Official:
@@ -174,17 +149,17 @@ class Official:
 def run(sdk: Any, plan: list[dict[str, Any]], url: str, folder: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for number, planned in enumerate(plan):
-        files: list[Path] = []
         call_folder = folder / str(number)
         call_folder.mkdir()
-        call = {**planned, "params": decode(planned["params"], files, call_folder)}
-        call["body"] = decode(planned["body"], files, call_folder)
-        opened: list[Any] = []
-        announce = urllib.request.Request(url + CONTROL_PATH, call["id"].encode(), method="POST")
+        announce = urllib.request.Request(url + CONTROL_PATH, planned["id"].encode(), method="POST")
         urllib.request.urlopen(announce, timeout=30).close()
+        opened: list[Any] = []
         try:
-            call["params"] = open_files(call["params"], opened)
-            call["body"] = open_files(call["body"], opened)
+            call = {
+                **planned,
+                "params": with_files(planned["params"], call_folder, opened),
+                "body": with_files(planned["body"], call_folder, opened),
+            }
             method, kwargs = sdk.prepare(call["operation"], call)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 from tests.equivalence import _compare, _deliberate
 from tests.equivalence._compare import Difference
-from tests.equivalence._recorder import Request
+from tests.support.loopback import Recorded
 
 BOUNDARY = "b0undary"
 
@@ -22,16 +23,16 @@ def _form(*parts: tuple[str, str | None, bytes]) -> bytes:
     return b"".join(chunks) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def _request(target: str, body: bytes = b"", content_type: str = "") -> Request:
-    headers = {"authorization": "Basic x"}
+def _request(target: str, body: bytes = b"", content_type: str = "") -> Recorded:
+    path, _, query = target.partition("?")
+    headers = {"Authorization": "Basic x"}
     if content_type:
-        headers["content-type"] = content_type
-    return Request("POST", target, headers, body)
+        headers["Content-Type"] = content_type
+    return Recorded("POST", path, parse_qsl(query, keep_blank_values=True), headers, body)
 
 
 def _context(**overrides: object) -> _deliberate.Context:
     values: dict[str, object] = {
-        "status": "200",
         "own_type": False,
         "ours": {},
         "official": {},

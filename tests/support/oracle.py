@@ -37,6 +37,12 @@ def ensure_installed() -> str:
 
 def environment() -> dict[str, str]:
     """Our environment with only ``.oracle`` importable: never this repository's cvat_sdk."""
+    return python_environment(ORACLE_DIR)
+
+
+def python_environment(pythonpath: Path) -> dict[str, str]:
+    """Our environment without PYTHON* settings, and ``pythonpath`` as the only extra place
+    Python imports from (one of the two ``cvat_sdk`` packages, never both)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(ORACLE_DIR)
+    env["PYTHONPATH"] = str(pythonpath)
     return env
