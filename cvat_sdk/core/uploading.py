@@ -35,6 +35,7 @@ from cvat_sdk._runtime.exceptions import (
     ApiException,
     ApiValueError,
     ConflictException,
+    NotFoundException,
     ServiceException,
 )
 from cvat_sdk._runtime.model import Model
@@ -100,10 +101,20 @@ class _BulkBody(io.RawIOBase):
     unbuffered read of the file.
     """
 
-    def __init__(self, files: Sequence[_File], progress: ProgressReporter) -> None:
+    def __init__(
+        self,
+        files: Sequence[_File],
+        progress: ProgressReporter,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.boundary = uuid.uuid4().hex
         self._parts: list[bytes | _File] = []
+        for name, value in (fields or {}).items():
+            field = RequestField(name, value.encode())
+            field.make_multipart()
+            head = f"--{self.boundary}\r\n{field.render_headers()}".encode()
+            self._parts += [head, value.encode(), b"\r\n"]
         for index, file in enumerate(files):
             field = RequestField(f"client_files[{index}]", b"", filename=file.name)
             field.make_multipart(content_type=_content_type(file.name))
@@ -240,6 +251,8 @@ def _tus_upload(
             "Tus-Resumable": TUS_VERSION,
             "Upload-Length": str(file.size),
             "Upload-Metadata": _metadata(file.name),
+            # CVAT builds the upload's Location from Origin unless a proxy names the host
+            "Origin": transport.api_client.build_origin_header(),
         },
     )
     location_header = created.headers.get("Location")
@@ -275,7 +288,8 @@ def _tus_upload(
                         f"{offset}: {error}"
                     ) from error
                 time.sleep(_backoff(failures))
-                confirmed = _server_offset(transport, location, file.name)
+                last_chunk = offset + length == file.size
+                confirmed = _server_offset(transport, location, file.name, file.size, last_chunk)
             else:
                 failures = 0
             if confirmed > offset:
@@ -288,11 +302,24 @@ def _tus_upload(
     return server_name
 
 
-def _server_offset(transport: _Transport, location: str, name: str) -> int:
+def _server_offset(
+    transport: _Transport, location: str, name: str, size: int, last_chunk: bool
+) -> int:
+    """The server's offset of an upload, read with HEAD.
+
+    CVAT forgets an upload once its last byte arrives (HEAD answers 404): after the last chunk
+    was in flight, a 404 means the upload is complete and only the answer was lost.
+    """
     for attempt in range(settings.TUS_MAX_RETRIES):
         try:
             head = transport.send("HEAD", location, headers={"Tus-Resumable": TUS_VERSION})
             return int(head.headers["Upload-Offset"])
+        except NotFoundException:
+            if last_chunk:
+                return size
+            raise UploadError(
+                f"the server no longer knows the upload of {name} (HEAD answered 404)"
+            ) from None
         except (ApiConnectionError, ServiceException, KeyError, ValueError):
             time.sleep(_backoff(attempt))
     raise UploadError(f"cannot read the server's offset of {name}")
@@ -315,9 +342,13 @@ def _bulk_groups(files: Sequence[_File]) -> list[list[_File]]:
 
 
 def _bulk_upload(
-    transport: _Transport, url: str, group: list[_File], progress: ProgressReporter
+    transport: _Transport,
+    url: str,
+    group: list[_File],
+    progress: ProgressReporter,
+    fields: Mapping[str, str],
 ) -> None:
-    with _BulkBody(group, progress) as body:
+    with _BulkBody(group, progress, fields) as body:
         transport.send(
             "POST",
             url,
@@ -391,12 +422,15 @@ def _upload(
     *,
     query: Mapping[str, Any],
     finish_body: Any,
-    bulk: bool,
+    bulk_fields: Mapping[str, str] | None,
     progress: ProgressReporter | None,
     name_in_query: bool = False,
 ) -> HTTPResponse:
-    """Upload-Start, the files (small ones in bulk requests when ``bulk``, the others through
-    TUS), then Upload-Finish with ``finish_body``; returns the answer to the finish.
+    """Upload-Start, the files, then Upload-Finish with ``finish_body``; returns the answer to
+    the finish.
+
+    With ``bulk_fields`` (form fields the server validates in every bulk request), small files
+    travel in bulk requests; the others go through TUS.
 
     With ``name_in_query`` (imports of one file), the finish names the file in ``filename``
     as the server named it, which for backups is not the name it was sent under.
@@ -406,12 +440,12 @@ def _upload(
     collection = transport.host + path
     names = {"filename": files[0].name} if name_in_query else {}
     url = transport.host + _with_query(path, {**query, **names})
-    in_bulk = [bulk and f.size <= settings.BULK_FILE_MAX for f in files]
+    in_bulk = [bulk_fields is not None and f.size <= settings.BULK_FILE_MAX for f in files]
     reporter.start(sum(f.size for f in files))
     try:
         transport.send("POST", url, headers={"Upload-Start": "true"})
         for group in _bulk_groups([f for f, small in zip(files, in_bulk, strict=True) if small]):
-            _bulk_upload(transport, url, group, reporter)
+            _bulk_upload(transport, url, group, reporter, bulk_fields or {})
         for file in (f for f, small in zip(files, in_bulk, strict=True) if not small):
             server_name = _tus_upload(transport, collection, file, reporter)
             if name_in_query:
@@ -455,7 +489,8 @@ def upload_task_data(
         files,
         query={},
         finish_body=request,
-        bulk=True,
+        # CVAT validates every bulk request as a whole DataRequest: image_quality is required
+        bulk_fields={"image_quality": str(request.image_quality)},
         progress=progress,
     )
     return _finished(api_client, response, wait)
@@ -525,7 +560,7 @@ def _import_file(
         _resources([path]),
         query={"format": format_name},
         finish_body=None,
-        bulk=False,
+        bulk_fields=None,
         progress=progress,
         name_in_query=True,
     )
@@ -551,7 +586,7 @@ def upload_backup(
         files,
         query={},
         finish_body=None,
-        bulk=False,
+        bulk_fields=None,
         progress=progress,
         name_in_query=True,
     )
