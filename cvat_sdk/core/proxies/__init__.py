@@ -1,0 +1,1 @@
+"""Repositories and entities of the high-level layer (reached through a ``Client``)."""

@@ -1,0 +1,43 @@
+"""Issues raised on job frames, and their comments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cvat_sdk.core.helpers import get_paginated_collection
+from cvat_sdk.core.proxies.model_proxy import (
+    CreateMixin,
+    DeleteMixin,
+    ListMixin,
+    RemoveByIdsMixin,
+    RetrieveMixin,
+    UpdateMixin,
+)
+
+if TYPE_CHECKING:
+    from cvat_sdk.api_client.models import IIssueRead as _Fields
+    from cvat_sdk.core.proxies.comments import Comment
+else:
+    _Fields = object
+
+__all__ = ["Issue", "IssuesRepo"]
+
+
+class Issue(UpdateMixin, DeleteMixin, _Fields):
+    _api_name = "issues_api"
+
+    def get_comments(self) -> list[Comment]:
+        from cvat_sdk.core.proxies.comments import Comment
+
+        return [
+            Comment(self._client, m)
+            for m in get_paginated_collection(
+                self._client.api_client.comments_api.list_endpoint, issue_id=self.id
+            )
+        ]
+
+
+class IssuesRepo(
+    CreateMixin[Issue], RetrieveMixin[Issue], ListMixin[Issue], RemoveByIdsMixin[Issue]
+):
+    _entity_type = Issue

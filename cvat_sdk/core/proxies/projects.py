@@ -1,0 +1,133 @@
+"""Projects: groups of tasks with shared labels; dataset import and export, backups."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import TYPE_CHECKING, Any
+
+from cvat_sdk.core.helpers import get_paginated_collection
+from cvat_sdk.core.proxies._workflows import (
+    DownloadBackupMixin,
+    ExportDatasetMixin,
+    PathLike,
+    _stream_to,
+    rq_id_of,
+)
+from cvat_sdk.core.proxies.model_proxy import (
+    CreateMixin,
+    DeleteMixin,
+    ListMixin,
+    RemoveByIdsMixin,
+    RetrieveMixin,
+    UpdateMixin,
+)
+from cvat_sdk.core.uploading import upload_backup, upload_dataset
+
+if TYPE_CHECKING:
+    from cvat_sdk.api_client.models import IProjectRead as _Fields
+    from cvat_sdk.core.progress import ProgressReporter
+    from cvat_sdk.core.proxies.tasks import Task
+else:
+    _Fields = object
+
+__all__ = ["Project", "ProjectsRepo"]
+
+
+class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin, _Fields):
+    _api_name = "projects_api"
+
+    def import_dataset(
+        self,
+        format_name: str,
+        filename: PathLike,
+        *,
+        status_check_period: float | None = None,
+        pbar: ProgressReporter | None = None,
+    ) -> None:
+        """Upload a dataset file in ``format_name``; its tasks are created in the project."""
+        response = upload_dataset(
+            self._client.api_client,
+            self.id,
+            filename,
+            format_name=format_name,
+            progress=pbar,
+            wait=False,
+        )
+        self._client.wait_for_completion(
+            rq_id_of(response),
+            status_check_period=status_check_period,
+            log_prefix=f"dataset import into {self!r}",
+        )
+
+    def get_tasks(self) -> list[Task]:
+        from cvat_sdk.core.proxies.tasks import Task
+
+        return [
+            Task(self._client, m)
+            for m in get_paginated_collection(
+                self._client.api_client.tasks_api.list_endpoint, project_id=self.id
+            )
+        ]
+
+    def get_labels(self) -> list[Any]:
+        return get_paginated_collection(
+            self._client.api_client.labels_api.list_endpoint, project_id=self.id
+        )
+
+    def get_preview(self) -> io.BytesIO:
+        _, response = self.api.retrieve_preview_endpoint(id=self.id, _parse_response=False)
+        out = io.BytesIO()
+        _stream_to(response, out, "GET", f"{self!r} preview")
+        out.seek(0)
+        return out
+
+
+class ProjectsRepo(
+    CreateMixin[Project], RetrieveMixin[Project], ListMixin[Project], RemoveByIdsMixin[Project]
+):
+    _entity_type = Project
+
+    def create_from_dataset(
+        self,
+        spec: Any,
+        *,
+        dataset_path: PathLike = "",
+        dataset_format: str = "CVAT XML 1.1",
+        status_check_period: float | None = None,
+        pbar: ProgressReporter | None = None,
+    ) -> Project:
+        """Create a project and (with ``dataset_path``) import a dataset into it; the project
+        is removed if the import fails."""
+        project = self.create(spec)
+        if dataset_path:
+            try:
+                project.import_dataset(
+                    dataset_format,
+                    dataset_path,
+                    status_check_period=status_check_period,
+                    pbar=pbar,
+                )
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    project.remove()
+                raise
+            project.fetch()
+        return project
+
+    def create_from_backup(
+        self,
+        filename: PathLike,
+        *,
+        status_check_period: float | None = None,
+        pbar: ProgressReporter | None = None,
+    ) -> Project:
+        response = upload_backup(
+            self._client.api_client, "projects", filename, progress=pbar, wait=False
+        )
+        request, _ = self._client.wait_for_completion(
+            rq_id_of(response),
+            status_check_period=status_check_period,
+            log_prefix="project restore",
+        )
+        return self.retrieve(int(request.result_id))
