@@ -1,15 +1,17 @@
-"""The examples of the low-level API document, run against the in-memory CVAT server.
+"""The examples of the low-level API document, run against the real CVAT and the fake one.
 
 The document (../shared/reference/cvat-sdk-low-level-api.md) is stored without line breaks, so
 its examples are transcribed here with their structure and calls kept; only placeholders
 (hosts, credentials, ids) are filled in. Where the document itself is wrong, the comment says
-what was changed and why.
+what was changed and why. On the real server, names are unique and what an example makes is
+deleted afterwards.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from time import sleep
@@ -21,15 +23,30 @@ from cvat_sdk.api_client import ApiClient, Configuration, apis, exceptions, mode
 from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.uploading import upload_task_data
 from cvat_sdk.testing import FakeCvatServer
+from tests.live.support import LiveServer, Trash, png
 from tests.support.loopback import LoopbackServer, Recorded, Reply
 
-USER, PASSWORD = "admin", "password"
+
+@dataclass
+class Target:
+    """A server an example runs against, and what the example made there (to delete)."""
+
+    url: str
+    user: str
+    password: str
+    name: Callable[[str], str]
+    made: Callable[[str, int], int]
 
 
-@pytest.fixture
-def server() -> Iterator[FakeCvatServer]:
-    with FakeCvatServer(polls_to_finish=2) as running:
-        yield running
+@pytest.fixture(params=["fake", "live"])
+def server(request: pytest.FixtureRequest) -> Iterator[Target]:
+    if request.param == "fake":
+        with FakeCvatServer(polls_to_finish=2) as fake:
+            yield Target(fake.url, "admin", "password", lambda n: n, lambda _, i: i)
+        return
+    live: LiveServer = request.getfixturevalue("live")
+    trash: Trash = request.getfixturevalue("trash")
+    yield Target(live.url, live.user, live.password, trash.name, trash.add)
 
 
 @pytest.fixture
@@ -37,15 +54,15 @@ def images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.chdir(tmp_path)
     names = ["image1.jpg", "image2.jpg"]
     for index, name in enumerate(names):
-        Path(name).write_bytes(b"\xff\xd8\xff" + bytes([index]) * 1000)
+        png(Path(name), 32, 24, seed=index)  # the server reads images by their content
     return names
 
 
-def test_task_creation_example(server: FakeCvatServer, images: list[str]) -> None:
-    configuration = Configuration(host=server.url, username=USER, password=PASSWORD)
+def test_task_creation_example(server: Target, images: list[str]) -> None:
+    configuration = Configuration(host=server.url, username=server.user, password=server.password)
     with ApiClient(configuration) as api_client:
         task_spec = {
-            "name": "example task",
+            "name": server.name("example task"),
             "labels": [
                 {
                     "name": "car",
@@ -66,6 +83,7 @@ def test_task_creation_example(server: FakeCvatServer, images: list[str]) -> Non
             (task, response) = api_client.tasks_api.create(task_spec)
         except exceptions.ApiException as e:
             print("Exception when trying to create a task: %s\n" % e)
+        server.made("tasks", task.id)
 
         task_data = models.DataRequest(
             image_quality=75,
@@ -95,48 +113,54 @@ def test_task_creation_example(server: FakeCvatServer, images: list[str]) -> Non
         assert task.size == 2  # the document asserts 4 after sending 2 images
 
 
-def test_configuration_examples(server: FakeCvatServer) -> None:
+def test_configuration_examples(server: Target) -> None:
     with ApiClient(Configuration(host=server.url)) as api_client:
         (auth, _) = api_client.auth_api.create_login(
-            models.LoginSerializerExRequest(username=USER, password=PASSWORD)
+            models.LoginSerializerExRequest(username=server.user, password=server.password)
         )
         assert "sessionid" in api_client.cookies
         api_client.set_default_header("X-CSRFToken", api_client.cookies["csrftoken"].value)
         api_client.set_default_header("Origin", api_client.build_origin_header())
-        api_client.tasks_api.create({"name": "made with a session", "labels": [{"name": "car"}]})
+        made, _ = api_client.tasks_api.create(
+            {"name": server.name("made with a session"), "labels": [{"name": "car"}]}
+        )
+        server.made("tasks", made.id)
         session = (api_client.cookies["sessionid"].value, api_client.cookies["csrftoken"].value)
 
     with ApiClient(Configuration(host=server.url)) as api_client:
         (auth, _) = api_client.auth_api.create_login(
-            models.LoginSerializerExRequest(username="admin", password="password")
+            models.LoginSerializerExRequest(username=server.user, password=server.password)
         )
         token_client = ApiClient(Configuration(host=server.url))
         token_client.set_default_header("Authorization", "Token " + auth.key)
         user, _ = token_client.users_api.retrieve_self()
-        assert user.username == USER
+        assert user.username == server.user
 
     configuration = Configuration(
         host=server.url, api_key={"sessionAuth": session[0], "csrfAuth": session[1]}
     )
     with ApiClient(configuration) as api_client:
-        api_client.tasks_api.create(
-            {"name": "made with configured session keys", "labels": [{"name": "car"}]}
+        made, _ = api_client.tasks_api.create(
+            {"name": server.name("made with configured session keys"), "labels": [{"name": "car"}]}
         )
+        server.made("tasks", made.id)
 
     configuration = Configuration(host=server.url, api_key={"tokenAuth": "Token " + auth.key})
     with ApiClient(configuration) as api_client:
         user, _ = api_client.users_api.retrieve_self()
-        assert user.username == USER
+        assert user.username == server.user
 
 
-def test_api_wrapper_and_models_examples(server: FakeCvatServer) -> None:
-    api_client = ApiClient(Configuration(host=server.url, username=USER, password=PASSWORD))
+def test_api_wrapper_and_models_examples(server: Target) -> None:
+    api_client = ApiClient(
+        Configuration(host=server.url, username=server.user, password=server.password)
+    )
     auth_api = apis.AuthApi(api_client)
     tasks_api = apis.TasksApi(api_client)
     assert auth_api.api_client is tasks_api.api_client is api_client
 
     task_spec = models.TaskWriteRequest(
-        name="example task",
+        name=server.name("example task"),
         labels=[
             models.PatchedLabelRequest(
                 name="car",
@@ -155,9 +179,10 @@ def test_api_wrapper_and_models_examples(server: FakeCvatServer) -> None:
         ],
     )
     created, _ = api_client.tasks_api.create(task_spec)
+    server.made("tasks", created.id)
     as_dict, _ = api_client.tasks_api.create(
         {
-            "name": "example task",
+            "name": created.name,
             "labels": [
                 {
                     "name": "car",
@@ -175,26 +200,33 @@ def test_api_wrapper_and_models_examples(server: FakeCvatServer) -> None:
             ],
         }
     )
+    server.made("tasks", as_dict.id)
     assert created.name == as_dict.name
     (data, response) = api_client.tasks_api.list()
-    assert data.count == 2 and response.status == 200
+    assert data.count >= 2 and response.status == 200  # the fake has only these two
+    assert {created.id, as_dict.id} <= {t.id for t in data.results}  # newest first
     api_client.close()
 
 
-def test_organization_and_pagination_examples(server: FakeCvatServer) -> None:
-    configuration = Configuration(host=server.url, username=USER, password=PASSWORD)
+def test_organization_and_pagination_examples(server: Target) -> None:
+    configuration = Configuration(host=server.url, username=server.user, password=server.password)
     with ApiClient(configuration) as api_client:
-        org, _ = api_client.organizations_api.create({"slug": "acme"})
-        org_id = org.id
-        project, _ = api_client.projects_api.create({"name": "p", "labels": [{"name": "car"}]})
-        project_id = project.id
+        slug = "acme" + server.name("")[-8:]  # unique on a shared server
+        org, _ = api_client.organizations_api.create({"slug": slug})
+        org_id = server.made("organizations", org.id)
+        project, _ = api_client.projects_api.create(
+            {"name": server.name("p"), "labels": [{"name": "car"}]}
+        )
+        project_id = server.made("projects", project.id)
         for n in range(3):
             task_spec = {"name": f"t{n}", "project_id": project_id}
-            api_client.tasks_api.create(task_spec)
+            server.made("tasks", api_client.tasks_api.create(task_spec)[0].id)
         (task, response) = api_client.tasks_api.create(
-            {"name": "in org", "labels": [{"name": "car"}]}, org_id=org_id
+            {"name": server.name("in org"), "labels": [{"name": "car"}]}, org_id=org_id
         )
+        server.made("tasks", task.id)
         assert response.status == 201
+        assert task.organization == org_id
 
         # the document pages projects_api.list_tasks_endpoint, which CVAT 2.24 no longer
         # has: tasks of a project are listed with a filter
@@ -204,15 +236,20 @@ def test_organization_and_pagination_examples(server: FakeCvatServer) -> None:
         assert sorted(t.name for t in project_tasks) == ["t0", "t1", "t2"]
 
 
-def test_receiving_data_example(server: FakeCvatServer, images: list[str]) -> None:
+def test_receiving_data_example(server: Target, images: list[str]) -> None:
     interval = 0.05
-    setup = ApiClient(Configuration(host=server.url, username=USER, password=PASSWORD))
-    task_id = setup.tasks_api.create({"name": "to export", "labels": [{"name": "car"}]})[0].id
+    setup = ApiClient(
+        Configuration(host=server.url, username=server.user, password=server.password)
+    )
+    task_id = setup.tasks_api.create(
+        {"name": server.name("to export"), "labels": [{"name": "car"}]}
+    )[0].id
+    server.made("tasks", task_id)
     upload_task_data(setup, task_id, images)
     setup.close()
 
     with ApiClient(
-        configuration=Configuration(host=server.url, username=USER, password=PASSWORD)
+        configuration=Configuration(host=server.url, username=server.user, password=server.password)
     ) as api_client:
         (_, response) = api_client.tasks_api.create_dataset_export(
             id=task_id,
@@ -303,21 +340,23 @@ def test_cloud_storage_content_v2_example() -> None:
     assert files == ["image_2.jpg", "sub/image_1.jpg"]
 
 
-def test_custom_request_examples(server: FakeCvatServer) -> None:
-    with ApiClient(Configuration(host=server.url, username=USER, password=PASSWORD)) as api_client:
+def test_custom_request_examples(server: Target) -> None:
+    with ApiClient(
+        Configuration(host=server.url, username=server.user, password=server.password)
+    ) as api_client:
         parsed_url = urlparse(server.url + "/api/users/self")
         query_params = parse_qsl(parsed_url.query)
         _, response = api_client.call_api(
             parsed_url.path, method="GET", query_params=query_params, _parse_response=False
         )
-        assert json.loads(response.data)["username"] == USER
+        assert json.loads(response.data)["username"] == server.user
 
         headers = api_client.get_common_headers()
         api_client.update_params_for_auth(headers=headers, queries=[], method="GET")
         response = api_client.request(
             "GET", server.url + "/api/users/self", headers=headers, _parse_response=False
         )
-        assert json.loads(response.data)["username"] == USER
+        assert json.loads(response.data)["username"] == server.user
 
         # the "custom backend" variant, with urllib3 standing in for requests
         import urllib3
@@ -326,4 +365,4 @@ def test_custom_request_examples(server: FakeCvatServer) -> None:
         query_params = []
         api_client.update_params_for_auth(headers=headers, queries=query_params, method="GET")
         raw = urllib3.request("GET", server.url + "/api/users/self", headers=headers)
-        assert raw.json()["username"] == USER
+        assert raw.json()["username"] == server.user
