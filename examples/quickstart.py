@@ -2,6 +2,8 @@
 
 python examples/quickstart.py                      # against an in-memory test server
 python examples/quickstart.py --host URL --user NAME --password PASS   # a real CVAT
+
+The task it makes is deleted at the end (``--keep`` keeps it).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def server_for(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
         yield server.url, "admin", "password"
 
 
-def run(host: str, user: str, password: str, workdir: Path) -> None:
+def run(host: str, user: str, password: str, workdir: Path, *, keep: bool = False) -> None:
     images = []
     for index in range(4):
         image = workdir / f"image{index + 1}.png"
@@ -71,7 +73,7 @@ def run(host: str, user: str, password: str, workdir: Path) -> None:
 
         task, _ = api_client.tasks_api.create(
             {
-                "name": "quickstart task",
+                "name": f"quickstart task {time.strftime('%Y-%m-%d %H:%M:%S')}",
                 "labels": [
                     {
                         "name": "car",
@@ -90,49 +92,60 @@ def run(host: str, user: str, password: str, workdir: Path) -> None:
             }
         )
         print(f"created task {task.id}")
+        try:
+            use_task(api_client, task.id, images, workdir)
+        finally:
+            if keep:
+                print(f"kept task {task.id}")
+            else:
+                api_client.tasks_api.destroy(task.id)
+                print(f"deleted task {task.id}")
 
-        started = time.perf_counter()
-        upload_task_data(
-            api_client,
-            task.id,
-            images,
-            data_params={"image_quality": 75, "sorting_method": "predefined"},
-        )
-        task, _ = api_client.tasks_api.retrieve(task.id)
-        print(f"attached {task.size} images in {time.perf_counter() - started:.2f} s")
-        assert task.size == len(images), task.size
 
-        labels = get_paginated_collection(api_client.labels_api.list_endpoint, task_id=task.id)
-        jobs = get_paginated_collection(api_client.jobs_api.list_endpoint, task_id=task.id)
-        shapes = [
-            {
-                "type": "rectangle",
-                "frame": frame,
-                "label_id": labels[0].id,
-                "points": [1.0, 2.0, 30.0 + frame, 40.0],
-            }
-            for frame in range(task.size)
-        ]
-        api_client.jobs_api.update_annotations(
-            jobs[0].id,
-            job_annotations_update_request={
-                "version": 0,
-                "tags": [],
-                "shapes": shapes,
-                "tracks": [],
-            },
-        )
-        annotations, _ = api_client.jobs_api.retrieve_annotations(jobs[0].id)
-        print(f"job {jobs[0].id} has {len(annotations.shapes)} shapes")
-        assert len(annotations.shapes) == len(shapes)
+def use_task(api_client: ApiClient, task_id: int, images: list[Path], workdir: Path) -> None:
+    """Attach the images, annotate every frame, export the annotations."""
+    started = time.perf_counter()
+    upload_task_data(
+        api_client,
+        task_id,
+        images,
+        data_params={"image_quality": 75, "sorting_method": "predefined"},
+    )
+    task, _ = api_client.tasks_api.retrieve(task_id)
+    print(f"attached {task.size} images in {time.perf_counter() - started:.2f} s")
+    assert task.size == len(images), task.size
 
-        export, _ = api_client.tasks_api.create_dataset_export(
-            "CVAT for images 1.1", task.id, save_images=False
-        )
-        request = wait_for_request(api_client, export.rq_id, poll_interval=0.2)
-        archive = download_file(api_client, request.result_url, workdir / "dataset.zip")
-        with zipfile.ZipFile(archive) as dataset:
-            print(f"exported {archive.stat().st_size} bytes: {', '.join(dataset.namelist())}")
+    labels = get_paginated_collection(api_client.labels_api.list_endpoint, task_id=task.id)
+    jobs = get_paginated_collection(api_client.jobs_api.list_endpoint, task_id=task.id)
+    shapes = [
+        {
+            "type": "rectangle",
+            "frame": frame,
+            "label_id": labels[0].id,
+            "points": [1.0, 2.0, 30.0 + frame, 40.0],
+        }
+        for frame in range(task.size)
+    ]
+    api_client.jobs_api.update_annotations(
+        jobs[0].id,
+        job_annotations_update_request={
+            "version": 0,
+            "tags": [],
+            "shapes": shapes,
+            "tracks": [],
+        },
+    )
+    annotations, _ = api_client.jobs_api.retrieve_annotations(jobs[0].id)
+    print(f"job {jobs[0].id} has {len(annotations.shapes)} shapes")
+    assert len(annotations.shapes) == len(shapes)
+
+    export, _ = api_client.tasks_api.create_dataset_export(
+        "CVAT for images 1.1", task.id, save_images=False
+    )
+    request = wait_for_request(api_client, export.rq_id, poll_interval=0.2)
+    archive = download_file(api_client, request.result_url, workdir / "dataset.zip")
+    with zipfile.ZipFile(archive) as dataset:
+        print(f"exported {archive.stat().st_size} bytes: {', '.join(dataset.namelist())}")
 
 
 def main() -> None:
@@ -140,9 +153,10 @@ def main() -> None:
     parser.add_argument("--host", help="a CVAT server URL (default: start a test server)")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="password")
+    parser.add_argument("--keep", action="store_true", help="keep the task at the end")
     args = parser.parse_args()
     with server_for(args) as (host, user, password), tempfile.TemporaryDirectory() as tmp:
-        run(host, user, password, Path(tmp))
+        run(host, user, password, Path(tmp), keep=args.keep)
     print("quickstart finished")
 
 
