@@ -18,14 +18,16 @@ import io
 import json
 import mimetypes
 import os
+import re
 import stat
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
+import urllib3
 from urllib3.fields import RequestField
 
 from cvat_sdk._runtime import settings
@@ -361,23 +363,169 @@ def _bulk_upload(
         )
 
 
+_DERIVED_RQ_IDS = (
+    (re.compile(r"/api/tasks/(\d+)/data/?$"), "create:task-{}"),
+    (re.compile(r"/api/tasks/(\d+)/annotations/?$"), "import:task-{}-annotations"),
+    (re.compile(r"/api/jobs/(\d+)/annotations/?$"), "import:job-{}-annotations"),
+    (re.compile(r"/api/projects/(\d+)/dataset/?$"), "import:project-{}-dataset"),
+)
+_BACKUP_PATH = re.compile(r"/api/(tasks|projects)/backup/?$")
+
+
+class _Started:
+    """What tells whether an Upload-Finish whose answer was lost started its request.
+
+    CVAT names the request of a task's data or an import by its target (``create:task-5``,
+    ``import:task-5-annotations``): the request of that name, if it changed since before the
+    finish, is the finish's own. A backup's restore is named by a fresh uuid: a restore
+    request that was not in the list before the finish is its own.
+    """
+
+    def __init__(self, transport: _Transport, finish_url: str) -> None:
+        self.transport = transport
+        path = urlsplit(finish_url).path
+        self.rq_id: str | None = None
+        self.backup_target: str | None = None
+        for pattern, template in _DERIVED_RQ_IDS:
+            found = pattern.search(path)
+            if found:
+                self.rq_id = template.format(found.group(1))
+        backup = _BACKUP_PATH.search(path)
+        if backup:
+            self.backup_target = backup.group(1)[:-1]  # "task" or "project"
+        self.before: set[tuple[str, str]] | None = None
+
+    def snapshot(self) -> None:
+        """The requests there are before the finish (None when they cannot be read)."""
+        try:
+            self.before = self._marks()
+        except (ApiException, ApiConnectionError, UploadError):
+            self.before = None
+
+    def started(self) -> str | None:
+        """The rq_id the finish started, or None if it started none (yet).
+
+        Raises UploadError when that cannot be told: sending the finish again could start
+        the work twice (a second restore of a backup, a second import).
+        """
+        if self.before is None:
+            raise UploadError("cannot tell whether the server started the request")
+        last: Exception | None = None
+        for attempt in range(settings.FINISH_ATTEMPTS):
+            try:
+                new = self._marks() - self.before
+            except (ApiException, ApiConnectionError, UploadError) as error:
+                last = error
+                time.sleep(_backoff(attempt + 1))
+                continue
+            ids = {rq_id for rq_id, _ in new}
+            if len(ids) > 1:
+                raise UploadError(
+                    f"several requests started while the finish was unanswered: {sorted(ids)}"
+                )
+            return ids.pop() if ids else None
+        raise UploadError(f"cannot read the server's requests: {last}")
+
+    @property
+    def checkable(self) -> bool:
+        return self.rq_id is not None or self.backup_target is not None
+
+    def _marks(self) -> set[tuple[str, str]]:
+        """``(rq_id, created_date)`` of the requests this finish could start."""
+        host = self.transport.host
+        if self.rq_id is not None:
+            try:
+                answer = self.transport.send(
+                    "GET", f"{host}/api/requests/{quote(self.rq_id, safe='')}"
+                )
+            except NotFoundException:
+                return set()
+            items = [json.loads(answer.data)]
+        else:
+            query = {
+                "action": "import",
+                "target": self.backup_target,
+                "subresource": "backup",
+                "sort": "-created_date",
+                "page_size": 100,
+            }
+            answer = self.transport.send("GET", host + _with_query("/api/requests", query))
+            items = json.loads(answer.data).get("results") or []
+        try:
+            return {(str(item["id"]), str(item.get("created_date"))) for item in items}
+        except (KeyError, TypeError) as error:
+            raise UploadError(f"unexpected answer from /api/requests: {error}") from error
+
+
+def _accepted(rq_id: str) -> HTTPResponse:
+    """The answer the lost one would have been: 202 with the request's rq_id."""
+    return urllib3.HTTPResponse(
+        body=json.dumps({"rq_id": rq_id}).encode(),
+        status=202,
+        headers={"Content-Type": "application/json"},
+        preload_content=True,
+    )
+
+
+def _ambiguous(error: Exception) -> bool:
+    """Failures after which the server may or may not have acted on the finish: a 5xx (a
+    proxy's 502/504 can come after the server did the work), a connection lost on the way."""
+    if isinstance(error, (ServiceException, ApiConnectionError)):
+        return True
+    return isinstance(error, ApiException) and error.status == 429
+
+
+def _started_by(started: _Started, error: Exception) -> str | None:
+    """The rq_id the lost finish started, or None; an UploadError (from ``error``) when that
+    cannot be told."""
+    try:
+        return started.started()
+    except UploadError as unknown:
+        raise UploadError(
+            f"Upload-Finish failed ({error}) and sending it again is not safe: {unknown}"
+        ) from error
+
+
 def _finish(transport: _Transport, url: str, body: Any) -> HTTPResponse:
-    """Upload-Finish, sent again (``FINISH_ATTEMPTS`` in all) when the server answers 5xx or
-    429: the files are already there, and an overloaded proxy should not cost the upload."""
+    """Upload-Finish, sent again (``FINISH_ATTEMPTS`` in all) after a 5xx, a 429 or a lost
+    connection: the files are already there, and an overloaded proxy should not cost the
+    upload.
+
+    Sending it again is safe only if the first one did not start the work: CVAT answers a
+    second finish with 400 ("Adding more data is not supported", "No such file were
+    uploaded") or 409 once the first one has started the task's creation or the import, and a
+    second backup finish would restore it twice. So before each new attempt the server's
+    requests are read: if the lost finish started one, its rq_id is the answer.
+    """
     headers = {"Upload-Finish": "true"}
     payload = None
     if body is not None:
         headers["Content-Type"] = "application/json"
         payload = json_body(body)
+    started = _Started(transport, url)
+    if started.checkable:
+        started.snapshot()
+    unanswered = False  # a finish failed in a way that leaves the server's state unknown
     for attempt in range(1, settings.FINISH_ATTEMPTS + 1):
         try:
             return transport.send("POST", url, headers=headers, body=payload)
-        except ApiException as error:
-            if attempt == settings.FINISH_ATTEMPTS or not (
-                isinstance(error, ServiceException) or error.status == 429
-            ):
+        except (ApiException, ApiConnectionError) as error:
+            if unanswered and started.checkable:
+                # e.g. a gateway's timeout while the server went on with the first finish:
+                # this one fails (400, 409) because that one started the request
+                rq_id = _started_by(started, error)
+                if rq_id is not None:
+                    return _accepted(rq_id)
+            if not _ambiguous(error) or attempt == settings.FINISH_ATTEMPTS:
                 raise
+            if not started.checkable and not isinstance(error, ApiException):
+                raise  # a lost connection, and no way to tell what the server did
+            unanswered = True
             time.sleep(0.2 * attempt)
+            if started.checkable:
+                rq_id = _started_by(started, error)
+                if rq_id is not None:
+                    return _accepted(rq_id)
     raise AssertionError("unreachable")
 
 
