@@ -8,7 +8,7 @@ import json
 import mimetypes
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from urllib3.fields import RequestField
@@ -79,7 +79,17 @@ def _file_name(value: Any, fallback: str) -> str:
 
 
 def multipart_fields(body: Any) -> list[tuple[str, Any]]:
-    """Flatten a body into form fields: lists become ``name[0]``, ``name[1]``, ..."""
+    """Flatten a body into form fields, spelled the way CVAT's forms parser (Django REST
+    framework's HTML-form rules) reads nested values back:
+
+    - a list item is ``name[0]``, ``name[1]``, ... (lists of lists: ``name[0][1]``);
+    - an object's member is ``name.key`` (``validation_params.mode``), but directly after
+      an index it follows without a dot (``tags[0]label_id``, ``tags[0]attributes[0]value``).
+
+    A JSON part (OpenAPI's default for objects in forms) would reach CVAT as a plain string:
+    an object is then silently ignored, a list of lists refused. What the server cannot
+    read back from a form is refused here, before anything is sent (:func:`_refuse`).
+    """
     if isinstance(body, Model):
         items: Iterable[tuple[str, Any]] = body._to_wire().items()
     elif isinstance(body, Mapping):
@@ -88,26 +98,62 @@ def multipart_fields(body: Any) -> list[tuple[str, Any]]:
         raise ApiTypeError(f"a multipart body must be a model or a dict, got {type(body).__name__}")
     fields: list[tuple[str, Any]] = []
     for name, value in items:
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            for index, item in enumerate(value):
-                fields.append((f"{name}[{index}]", _form_value(f"{name}[{index}]", item)))
-        else:
-            fields.append((name, _form_value(name, value)))
+        if value is not None:
+            _flatten(fields, name, value, [name], item=False)
     return fields
 
 
-def _form_value(name: str, value: Any) -> Any:
+#: Fields CVAT's serializers insist be JSON numbers, which a form (all text) cannot carry:
+#: annotation ``points`` (refused by the server as "Value must be a float or an integer").
+NUMBERS_ONLY = frozenset({"points"})
+
+
+def _flatten(
+    fields: list[tuple[str, Any]], name: str, value: Any, path: list[Any], *, item: bool
+) -> None:
+    """Append ``value``'s form fields under ``name``; ``item``: it is a list's item (the
+    server reads a list's items back from their indexes, so none may go missing)."""
     if _is_file(value):
-        return value
-    if isinstance(value, (Mapping, Model, list, tuple)):
-        raise ApiValueError(
-            "nested data cannot be sent as multipart/form-data; send it in a JSON request "
-            "(see the upload protocol: Upload-Start / Upload-Finish)",
-            [name],
-        )
-    return text_of(value)
+        fields.append((name, value))
+        return
+    if isinstance(value, Model):
+        value = value._to_wire()
+    if isinstance(value, Mapping):
+        for key, member in value.items():
+            if member is None:
+                continue  # as for top-level fields: left out
+            if not isinstance(key, str) or not key or any(c in key for c in ".[]"):
+                _refuse(
+                    [*path, str(key)],
+                    "a key that is empty or holds '.', '[' or ']' cannot be sent in a form "
+                    "(the server would read it as nesting)",
+                )
+            joint = "" if item else "."
+            _flatten(fields, f"{name}{joint}{key}", member, [*path, key], item=False)
+        return
+    if isinstance(value, (list, tuple)):
+        if value and path[-1] in NUMBERS_ONLY:
+            _refuse(path, "the server takes these numbers only from a JSON body")
+        for index, entry in enumerate(value):
+            before = len(fields)
+            if entry is not None:
+                _flatten(fields, f"{name}[{index}]", entry, [*path, index], item=True)
+            if len(fields) == before:
+                _refuse(
+                    [*path, index],
+                    "a list item that is null or empty (or holds only empty values) cannot "
+                    "be sent in a form: the server would drop it and move the next items up",
+                )
+        return
+    fields.append((name, text_of(value)))
+
+
+def _refuse(path: list[Any], why: str) -> NoReturn:
+    raise ApiValueError(
+        f'{why}; send this body as JSON instead (_content_type="application/json"; '
+        "files go through the upload helpers of cvat_sdk.core.uploading)",
+        path,
+    )
 
 
 class MultipartStream(io.RawIOBase):
