@@ -87,7 +87,7 @@ class Backup:
 
     def __init__(self, path: Path) -> None:
         if not zipfile.is_zipfile(path):
-            raise BackgroundFailure("The backup is not a zip archive")
+            raise BackgroundFailure("zipfile.BadZipFile: File is not a zip file\n")
         self._zip = zipfile.ZipFile(path)
 
     def __enter__(self) -> Backup:

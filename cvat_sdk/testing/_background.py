@@ -72,7 +72,7 @@ class BackgroundRequest:
         except BackgroundFailure as e:
             self.status, self.message = "failed", str(e)
         except HttpError as e:  # the same validation that answers 400 to a request
-            self.status, self.message = "failed", str(e.body.get("detail", e.body))
+            self.status, self.message = "failed", e.message
 
     def render(self) -> Json:
         progress = {"queued": 0.0, "started": 0.5, "finished": 1.0}.get(self.status)

@@ -24,19 +24,51 @@ class ConnectionDropped(Exception):
     """The connection is gone: the client hung up, or a fault tells the server to hang up."""
 
 
+HTML_500 = (
+    '\n<!doctype html>\n<html lang="en">\n<head>\n  <title>Server Error (500)</title>\n'
+    "</head>\n<body>\n  <h1>Server Error (500)</h1><p></p>\n</body>\n</html>\n"
+)
+TEXT_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
 class HttpError(Exception):
-    """Ends a request with an error status and a DRF-shaped body."""
+    """Ends a request with an error status and a DRF-shaped body.
+
+    `detail` is a dict of field errors, or a message sent as {"detail": message}; with
+    `as_is`, a message (or list) is sent as the bare JSON value, as CVAT does where a view
+    answers Response(data="..."); with `text`, the body is that plain text (Django's own
+    answers: HttpResponseBadRequest, the 500 page)."""
 
     def __init__(
-        self, status: int, detail: str | Json, headers: Iterable[tuple[str, str]] = ()
+        self,
+        status: int,
+        detail: str | Json | list[str],
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        as_is: bool = False,
+        text: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.body: Json = detail if isinstance(detail, dict) else {"detail": detail}
+        self._wire: object = detail if as_is else self.body
+        self._text = text
         self.headers = list(headers)
 
+    @property
+    def message(self) -> str:
+        """The error as one line, for a background request's `message`."""
+        return str(self.body.get("detail", self.body))
+
     def reply(self) -> Reply:
-        return Reply.json(self.status, self.body, self.headers)
+        if self._text is not None:
+            return Reply(self.status, self._text.encode(), TEXT_CONTENT_TYPE, self.headers)
+        return Reply.json(self.status, self._wire, self.headers)
+
+
+def server_error() -> HttpError:
+    """What CVAT answers when a view raises: Django's plain 500 page (DEBUG off)."""
+    return HttpError(500, "Server Error (500)", text=HTML_500)
 
 
 @dataclass
@@ -156,6 +188,7 @@ class Call:
     user: User | None = None
     org: Organization | None = None
     raw: bytes = b""  # the whole body, read up front for routes that don't stream
+    public: bool = False  # base_url is the server's public_url, as behind a reverse proxy
 
     @property
     def id(self) -> int:

@@ -82,6 +82,14 @@ def safe_name(name: str) -> str:
     return str(path)
 
 
+def form_file_name(name: str) -> str | None:
+    """The name Django gives a multipart file: the last path component, printable characters
+    only; None (the part is dropped) when nothing usable is left."""
+    name = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    name = "".join(char for char in name if char.isprintable())
+    return None if name in ("", ".", "..") else name
+
+
 def _read_multipart(body: BodyReader, boundary: bytes, staging: Path) -> Form:
     form = Form()
     scan = _Scanner(body)
@@ -94,9 +102,11 @@ def _read_multipart(body: BodyReader, boundary: bytes, staging: Path) -> Form:
             scan.copy_until(delimiter, value.extend, limit=_FIELD_LIMIT)
             form.add_field(name, value.decode())
         else:
-            staged = StagedFile(
-                _INDEXED.sub("", name), safe_name(filename), staging / str(len(form.files))
-            )
+            sanitized = form_file_name(filename)
+            if sanitized is None:
+                scan.copy_until(delimiter, lambda _: None)
+                continue
+            staged = StagedFile(_INDEXED.sub("", name), sanitized, staging / str(len(form.files)))
             with staged.path.open("wb") as out:
                 scan.copy_until(delimiter, out.write)
             form.files.append(staged)

@@ -164,12 +164,13 @@ def dispatch(
     headers: Message,
     body: BodyReader,
     base_url: str,
+    public: bool = False,
 ) -> tuple[Reply, Route | None]:
     """Answers one request; HttpError becomes its error reply."""
     route: Route | None = None
     try:
         route, params = _match(method, path)
-        call = Call(method, path, query, headers, body, params, base_url, store)
+        call = Call(method, path, query, headers, body, params, base_url, store, public=public)
         with store.lock:
             call.user = _auth.authenticate(store, headers, method, required=not route.public)
             if call.user is not None:

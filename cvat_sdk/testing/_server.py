@@ -310,6 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=self.headers,
             body=body,
             base_url=owner.public_url or f"http://{host}",
+            public=owner.public_url is not None,
         )
 
     def _send(self, reply: Reply, cut_after: int | None = None) -> None:

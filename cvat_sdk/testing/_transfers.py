@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _annotations, _archives, _labels, _uploads
 from ._background import BackgroundFailure, Outcome, request_id, start
+from ._formats import EXPORT_FORMATS, IMPORT_FORMATS
 from ._http import HttpError, Reply
 from ._store import Job, Project, Task, TaskData
 
@@ -22,13 +23,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from ._http import Call, Json
+    from ._http import Call
     from ._multipart import Form
     from ._store import Organization, Store, User
     from ._uploads import UploadArea
 
 _SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
-_UNSUPPORTED_SOURCES = ("server_files", "remote_files", "cloud_storage_id")
+_UNSUPPORTED_SOURCES = ("remote_files", "cloud_storage_id")
+# Where a CVAT in its Docker image keeps the share and the tasks' data (named in messages).
+SHARE_ROOT = "/home/django/share"
+DATA_ROOT = "/home/django/data/data"
 # Where CVAT 2.24 puts an export's result, spelled as in the schema (slash included).
 _RESULT_PATHS = {
     ("project", "dataset"): "/api/projects/{}/dataset/",
@@ -51,17 +55,20 @@ def task_data(call: Call) -> Reply:
     with call.store.lock:
         task = call.store.get(call.store.tasks, call.id, call.me)
         if task.data is not None:
-            raise HttpError(400, "Adding more data is not supported")
+            raise HttpError(400, "Adding more data is not supported", as_is=True)
     return _uploads.endpoint(call, f"task-{task.id}-data", _finish_task_data)
 
 
 def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
+    """Validates the DataRequest, adds the finish's own files, and queues the task creation.
+
+    What the area holds stays there until a creation succeeds: after a refused or failed
+    finish, CVAT still has the files and the names (and the share files) it was told about.
+    """
     task = call.store.get(call.store.tasks, call.id, call.me)
     fields = form.data
-    if fields.get("image_quality") in (None, ""):
-        raise HttpError(400, {"image_quality": ["This field is required."]})
-    quality = _integer(fields, "image_quality", 0, 100)
-    chunk_size = _integer(fields, "chunk_size", 0, 2**31 - 1) if fields.get("chunk_size") else None
+    quality = _uploads.check_data_fields(fields)
+    chunk_size = _uploads.integer_field(fields, "chunk_size", 0, None)
     for name in _UNSUPPORTED_SOURCES:
         if fields.get(name):
             raise HttpError(400, {name: ["The fake CVAT server only takes uploaded files."]})
@@ -74,28 +81,41 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
             400, {"upload_file_order": ["Only valid with the 'predefined' sorting method."]}
         )
     mapping = fields.get("job_file_mapping") or []
-    files = _uploads.take_area(call.store, area.key).files
+    _uploads.add_files(area, form.files)
+    area.server_files.extend(_as_list(fields.get("server_files")))
+    store = call.store
 
     def work() -> Outcome:
-        _check_exists(call.store, "task", task)
-        if not files:
-            raise BackgroundFailure("No media data found")
-        names = _ordered(list(files), sorting, order, seed=task.id)
+        _check_exists(store, "task", task)
+        if area.server_files:  # the fake's share is empty: the first file looked for is missing
+            first = sorted([*area.server_files, *area.registered])[0]
+            raise BackgroundFailure(_not_found(f"{SHARE_ROOT}/{first}"))
+        missing = [n for n in area.registered if n not in area.files]
+        if missing:
+            raise BackgroundFailure(_not_found(f"{DATA_ROOT}/{task.id}/raw/{missing[0]}"))
+        if not area.registered:
+            raise BackgroundFailure("ValueError: No media data found\n")
+        names = _ordered(list(area.registered), sorting, order, seed=task.id)
         sizes = None
         if mapping:
             names, sizes = _apply_mapping(names, mapping)
         attach_data(
-            call.store,
+            store,
             task,
-            [(n, files[n]) for n in names],
+            [(n, area.files[n]) for n in names],
             image_quality=quality,
             chunk_size=chunk_size,
             job_sizes=sizes,
         )
+        _uploads.drop_area(store, area.key)
         return Outcome()
 
     rq_id = request_id("create", "task", task.id)
     return start(call, rq_id, {"type": "create:task", "target": "task", "task_id": task.id}, work)
+
+
+def _not_found(path: str) -> str:
+    return f"FileNotFoundError: [Errno 2] No such file or directory: '{path}'\n"
 
 
 def attach_data(
@@ -133,7 +153,10 @@ def attach_data(
 def _ordered(names: list[str], sorting: str, order: list[str], seed: int) -> list[str]:
     if sorting == "predefined":
         if order and sorted(order) != sorted(names):
-            raise BackgroundFailure("upload_file_order does not list exactly the uploaded files")
+            raise BackgroundFailure(
+                "ValidationError: Uploaded files do not match the 'upload_file_order' field "
+                "contents.\n"
+            )
         return order or names
     if sorting == "natural":
         return sorted(
@@ -153,7 +176,9 @@ def _apply_mapping(names: list[str], mapping: Any) -> tuple[list[str], list[int]
     groups = [[str(n) for n in group] for group in mapping]
     flat = [n for group in groups for n in group]
     if sorted(flat) != sorted(names) or not all(groups):
-        raise BackgroundFailure("job_file_mapping must list every uploaded file once")
+        raise BackgroundFailure(
+            "ValidationError: job_file_mapping must list every uploaded file once\n"
+        )
     return flat, [len(group) for group in groups]
 
 
@@ -162,13 +187,21 @@ def _apply_mapping(names: list[str], mapping: Any) -> tuple[list[str], list[int]
 
 def import_annotations(call: Call, target: str) -> Reply:
     """POST /api/{tasks,jobs}/{id}/annotations/: replaces the annotations with the file's, when
-    the fake can read it (see _archives.read_labeled_data); other files change nothing."""
+    the fake can read it (see _archives.read_labeled_data); other files change nothing.
+
+    As in CVAT 2.24, the file must have come before the finish (TUS or bulk) and be named by
+    `filename`: a file in the finishing request itself is not looked at."""
     with call.store.lock:
         record = call.store.get(_table(call.store, target), call.id, call.me)
+    rq_id = request_id("import", target, record.id, "annotations")
 
     def finish(call: Call, area: UploadArea, form: Form) -> Reply:
-        fmt = _format(call)
-        path = _uploaded_file(call, area, form, "annotation_file")
+        name = _named_file(call, area)
+        if name is None:
+            raise HttpError(400, "No such file were uploaded", as_is=True)
+        _import_format(call)  # checked, not kept: CVAT's import requests show format null
+        _not_running(call, rq_id)
+        path = area.take(name, call.store)
 
         def work() -> Outcome:
             _check_exists(call.store, target, record)
@@ -178,42 +211,47 @@ def import_annotations(call: Call, target: str) -> Reply:
                 _annotations.replace(call.store, _annotations.jobs_of(call.store, record), objects)
             return Outcome()
 
-        operation = {
-            "type": "import:annotations",
-            "target": target,
-            f"{target}_id": record.id,
-            "format": fmt,
-        }
-        return start(call, request_id("import", target, record.id, "annotations"), operation, work)
+        operation = {"type": "import:annotations", "target": target, f"{target}_id": record.id}
+        return start(call, rq_id, operation, work)
 
-    return _uploads.endpoint(call, f"{target}-{record.id}-annotations", finish)
+    key = f"{target}-{record.id}-annotations"
+    return _uploads.endpoint(call, key, finish, import_rq_id=rq_id)
 
 
 def import_dataset(call: Call) -> Reply:
-    """Accepts any file as the dataset and leaves the project as it is (nothing is converted)."""
+    """Accepts any file as the dataset and leaves the project as it is (nothing is converted):
+    the file named by `filename` if it came before, else the finish's `dataset_file`."""
     with call.store.lock:
         project = call.store.get(call.store.projects, call.id, call.me)
+    rq_id = request_id("import", "project", project.id, "dataset")
 
     def finish(call: Call, area: UploadArea, form: Form) -> Reply:
-        fmt = _format(call)
-        _uploaded_file(call, area, form, "dataset_file")
-        operation = {
-            "type": "import:dataset",
-            "target": "project",
-            "project_id": project.id,
-            "format": fmt,
-        }
-        rq_id = request_id("import", "project", project.id, "dataset")
-        return start(call, rq_id, operation, Outcome)  # nothing to do: an empty outcome
+        _import_format(call)
+        _not_running(call, rq_id)
+        name = _named_file(call, area)
+        if name is not None:
+            area.take(name, call.store)
+        else:
+            _form_file(call, form, "dataset_file")
+        operation = {"type": "import:dataset", "target": "project", "project_id": project.id}
+        return start(call, rq_id, operation, Outcome)  # nothing to do
 
-    return _uploads.endpoint(call, f"project-{project.id}-dataset", finish)
+    return _uploads.endpoint(call, f"project-{project.id}-dataset", finish, import_rq_id=rq_id)
 
 
 def import_backup(call: Call, target: str) -> Reply:
-    """POST /api/{tasks,projects}/backup/: recreates what a backup made by this server holds."""
+    """POST /api/{tasks,projects}/backup/: recreates what a backup made by this server holds.
+    The file is the one `filename` names (it must have come before), or, without `filename`,
+    the finish's `<target>_file`."""
 
     def finish(call: Call, area: UploadArea, form: Form) -> Reply:
-        path = _uploaded_file(call, area, form, f"{target}_file")
+        if call.query.get("filename"):
+            name = _named_file(call, area)
+            if name is None:
+                raise HttpError(400, "No such file were uploaded", as_is=True)
+            path = area.take(name, call.store)
+        else:
+            path = _form_file(call, form, f"{target}_file")
         owner, org = call.me, call.org
 
         def work() -> Outcome:
@@ -224,7 +262,7 @@ def import_backup(call: Call, target: str) -> Reply:
         rq_id = request_id("import", target, uuid.uuid4(), "backup")
         return start(call, rq_id, {"type": "import:backup", "target": target}, work)
 
-    return _uploads.endpoint(call, f"{target}-backup-by-{call.me.id}", finish, unique_names=True)
+    return _uploads.endpoint(call, f"{target}-backup-by-{call.me.id}", finish)
 
 
 def _restore_project(
@@ -311,11 +349,12 @@ def _relabel(data: Any, mapping: IdMap) -> Any:
 
 def export(call: Call, target: str, *, dataset: bool) -> Reply:
     """POST .../dataset/export (a dataset; annotations only unless save_images) or
-    .../backup/export: a background request whose result is a zip file."""
+    .../backup/export: a background request whose result is a zip file. Asked again while
+    it runs, CVAT answers the same rq_id (202) and starts nothing new."""
     record: Project | Task | Job = call.store.get(_table(call.store, target), call.id, call.me)
     if isinstance(record, Task) and record.data is None:
         raise HttpError(400, "Exporting a task without data is not allowed")
-    fmt = _format(call) if dataset else None
+    fmt = _export_format(call) if dataset else None
     media = call.flag("save_images") if dataset else True
     subresource = ("dataset" if media else "annotations") if dataset else "backup"
     store = call.store
@@ -327,6 +366,9 @@ def export(call: Call, target: str, *, dataset: bool) -> Reply:
         return Outcome(result_file=path)
 
     rq_id = request_id("export", target, record.id, subresource, fmt=fmt, user=call.me)
+    running = store.requests.get(rq_id)
+    if running is not None and not running.done:
+        return Reply.json(202, {"rq_id": rq_id})
     operation = {
         "type": f"export:{subresource}",
         "target": target,
@@ -353,15 +395,25 @@ def _entries(
 
 
 def download(call: Call, target: str, subresource: str) -> Reply:
-    """Streams the result of the caller's finished export; other v1 export calls are not served."""
+    """Streams the result of the caller's finished export, once: as in CVAT, the download
+    deletes the request (a second one is refused, /api/requests/{id} answers 404). Other v1
+    export calls are not served."""
     if call.query.get("action") != "download":
         raise HttpError(400, "The fake CVAT server exports through POST .../export only.")
     fmt = call.query.get("format") if subresource != "backup" else None
     rq_id = request_id("export", target, call.id, subresource, fmt=fmt, user=call.me)
     request = call.store.requests.get(rq_id)
-    if request is None or request.status != "finished" or request.outcome.result_file is None:
-        raise HttpError(404, f"No finished export {rq_id} to download.")
-    filename = call.query.get("filename") or f"{target}_{call.id}_{subresource}.zip"
+    if request is None:
+        raise HttpError(400, _UNKNOWN_EXPORT, text=_UNKNOWN_EXPORT)
+    if not request.done:
+        what = "Backup" if subresource == "backup" else "Dataset"
+        message = f"{what} export has not been finished yet"
+        raise HttpError(400, message, text=message)
+    del call.store.requests[rq_id]
+    if request.status == "failed" or request.outcome.result_file is None:
+        raise HttpError(500, request.message, as_is=True)
+    record = call.store.get(_table(call.store, target), call.id, call.me)
+    filename = call.query.get("filename") or _result_name(record, target, subresource, fmt)
     disposition = f'attachment; filename="{filename}"'
     return Reply(
         200,
@@ -369,6 +421,23 @@ def download(call: Call, target: str, subresource: str) -> Reply:
         headers=[("Content-Disposition", disposition)],
         file=request.outcome.result_file,
     )
+
+
+_UNKNOWN_EXPORT = (
+    "Unknown export request id. "
+    "Please request export first by sending a request without the action=download parameter."
+)
+
+
+def _result_name(
+    record: Project | Task | Job, target: str, subresource: str, fmt: str | None
+) -> str:
+    """CVAT's name for a result: <target>_<name or job id>_<kind>_<updated>[_<format>].zip,
+    lower-cased."""
+    identifier = record.id if isinstance(record, Job) else record.name
+    stamp = re.sub(r"[-T:]", "_", record.updated_date)[:19]
+    parts = [target, str(identifier), subresource, stamp, *([fmt] if fmt else [])]
+    return ("_".join(parts) + ".zip").lower()
 
 
 # Helpers.
@@ -389,30 +458,40 @@ def _check_exists(store: Store, target: str, record: object) -> None:
         raise BackgroundFailure(f"The {target} was deleted")
 
 
-def _format(call: Call) -> str:
-    fmt = call.query.get("format")
-    if not fmt:
-        raise HttpError(400, {"format": ["This field is required."]})
+def _import_format(call: Call) -> str:
+    fmt = call.query.get("format", "")
+    if fmt not in IMPORT_FORMATS:
+        raise HttpError(400, [f"Unknown input format '{fmt}'"], as_is=True)
     return fmt
 
 
-def _uploaded_file(call: Call, area: UploadArea, form: Form, field: str) -> Path:
-    """The file a finishing import is about: sent in `field`, or named by `filename` (TUS)."""
-    sent = [f.name for f in form.files if f.field == field]
-    name = sent[-1] if sent else call.query.get("filename", "")
-    if name not in area.files:
+def _export_format(call: Call) -> str:
+    fmt = call.query.get("format", "")
+    if fmt not in EXPORT_FORMATS:
+        raise HttpError(400, ["Unknown format specified for the request"], as_is=True)
+    return fmt
+
+
+def _not_running(call: Call, rq_id: str) -> None:
+    previous = call.store.requests.get(rq_id)
+    if previous is not None and not previous.done:
+        raise HttpError(409, "Import job already exists", as_is=True)
+
+
+def _named_file(call: Call, area: UploadArea) -> str | None:
+    """The received file that `filename` names, if there is one."""
+    name = call.query.get("filename", "")
+    return name if name and name in area.files else None
+
+
+def _form_file(call: Call, form: Form, field: str) -> Path:
+    """The file sent in the finishing request's `field`, kept out of the staging directory."""
+    sent = [f for f in form.files if f.field == field]
+    if not sent:
         raise HttpError(400, {field: ["No file was submitted."]})
-    return _uploads.take_area(call.store, area.key).files[name]
-
-
-def _integer(fields: Json, name: str, low: int, high: int) -> int:
-    try:
-        value = int(fields[name])
-    except (TypeError, ValueError):
-        raise HttpError(400, {name: ["A valid integer is required."]}) from None
-    if not low <= value <= high:
-        raise HttpError(400, {name: [f"Ensure this value is between {low} and {high}."]})
-    return value
+    target = call.store.dir("taken", uuid.uuid4().hex) / sent[-1].name
+    sent[-1].path.replace(target)
+    return target
 
 
 def _as_list(value: object) -> list[str]:

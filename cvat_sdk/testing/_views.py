@@ -328,7 +328,8 @@ def requests_list(call: Call) -> Reply:
 def requests_retrieve(call: Call) -> Reply:
     request = call.store.requests.get(call.params["rq_id"])
     if request is None or (request.owner is not call.me and not call.me.is_superuser):
-        raise HttpError(404, "Not found.")
+        message = "There is no request with specified id"
+        raise HttpError(404, message, text=message)
     request.poll(call.store)
     return Reply.json(200, request.render())
 

@@ -78,9 +78,10 @@ class Api:
         """Attaches files with the bulk protocol and waits for the task to be created."""
         path = f"/api/tasks/{task_id}/data/"
         self.ok("POST", path, headers={"Upload-Start": "true"})
-        fields = {
+        fields: dict[str, Any] = {
             f"client_files[{i}]": (name, data) for i, (name, data) in enumerate(files.items())
         }
+        fields["image_quality"] = "70"  # CVAT validates every bulk request as a DataRequest
         self.ok("POST", path, headers={"Upload-Multiple": "true"}, fields=fields)
         body = {"image_quality": 70, **params}
         rq_id = self.ok("POST", path, headers={"Upload-Finish": "true"}, json=body)["rq_id"]

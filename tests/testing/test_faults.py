@@ -52,7 +52,11 @@ def test_dropped_connection_and_recovery(server: FakeCvatServer, api: Api) -> No
 def test_a_bulk_upload_cut_short_leaves_nothing_behind(server: FakeCvatServer, api: Api) -> None:
     task = api.create_task()
     path = f"/api/tasks/{task['id']}/data/"
-    fields = {"client_files[0]": ("a.png", b"A" * 300_000), "client_files[1]": ("b.png", b"B")}
+    fields = {
+        "image_quality": "70",
+        "client_files[0]": ("a.png", b"A" * 300_000),
+        "client_files[1]": ("b.png", b"B"),
+    }
     api.ok("POST", path, headers={"Upload-Start": "true"})
     server.faults.drop_connection_after(200_000, path_prefix=path)
     with pytest.raises(urllib3.exceptions.ProtocolError):

@@ -323,14 +323,20 @@ def upload(
 ) -> dict[str, Any]:
     """The whole upload protocol: start, TUS (discovery, creation, HEAD, PATCH), bulk, finish."""
     api.ok("POST", collection, query, headers={"Upload-Start": "true"})
-    api.ok("OPTIONS", collection)
+    preflight = {"Origin": api.server.url, "Access-Control-Request-Method": "POST"}
+    api.ok("OPTIONS", collection, headers=preflight)  # a plain OPTIONS is a 500, as in CVAT
     metadata = "filename " + base64.b64encode(name.encode()).decode()
     tus = {"Tus-Resumable": "1.0.0"}
     created = api.call(
         "POST",
         collection,
         query,
-        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": metadata},
+        headers={
+            **tus,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata,
+            "Origin": api.server.url,  # CVAT builds the Location from it
+        },
     )
     assert created.status == 201
     location = created.headers["Location"]
@@ -344,7 +350,10 @@ def upload(
     patched = api.http.request("PATCH", location, body=data, headers=chunk)
     assert patched.status == 204
     if multiple:
-        fields = {f"client_files[{i}]": item for i, item in enumerate(multiple.items())}
+        fields: dict[str, Any] = {
+            f"client_files[{i}]": item for i, item in enumerate(multiple.items())
+        }
+        fields["image_quality"] = "70"
         api.ok("POST", collection, headers={"Upload-Multiple": "true"}, fields=fields)
     query = {**(query or {}), "filename": patched.headers["Upload-Filename"]}
     rq_id = api.ok("POST", collection, query, headers={"Upload-Finish": "true"}, json=finish or {})[

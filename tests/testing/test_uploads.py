@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import resource
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -28,7 +29,12 @@ def tus_create(
         "POST",
         collection,
         query,
-        headers={**TUS, "Upload-Length": str(size), "Upload-Metadata": metadata},
+        headers={
+            **TUS,
+            "Upload-Length": str(size),
+            "Upload-Metadata": metadata,
+            "Origin": api.server.url,
+        },
     )
     assert response.status == 201, response.data
     assert response.headers["Tus-Resumable"] == "1.0.0"
@@ -114,27 +120,34 @@ def test_tus_rejects_what_the_protocol_forbids(api: Api) -> None:
     task = api.create_task()
     collection = f"/api/tasks/{task['id']}/data/"
     location = tus_create(api, collection, "a.png", 10)
-    assert (
-        api.call(
-            "POST",
-            collection,
-            headers={**TUS, "Upload-Length": "3", "Upload-Metadata": "filename YS5wbmc="},
-        ).status
-        == 409
-    )
+    origin = {"Origin": api.server.url}
+    again = {**TUS, **origin, "Upload-Length": "3", "Upload-Metadata": "filename YS5wbmc="}
+    assert api.call("POST", collection, headers=again).status == 201  # a.png is not there yet
     wrong_type = api.http.request(
         "PATCH", location, body=b"x", headers={**api.headers, "Upload-Offset": "0"}
     )
     assert wrong_type.status == 415
+    assert wrong_type.json() == {"detail": 'Unsupported media type "" in request.'}
     assert tus_patch(api, location, 0, b"x" * 11).status == 413
-    assert tus_patch(api, location, 5, b"x").status == 409
+    stale = tus_patch(api, location, 5, b"x")
+    assert (stale.status, stale.data) == (409, b"")
+    assert tus_patch(api, location, 0, b"x" * 10).status == 204
+    # CVAT 2.24: a task data file name that exists fails its import-request lookup, a 500
+    assert api.call("POST", collection, headers=again).status == 500
     unsafe = api.call(
         "POST",
         collection,
-        headers={**TUS, "Upload-Length": "1", "Upload-Metadata": "filename Li4vZXRj"},
+        headers={**TUS, **origin, "Upload-Length": "1", "Upload-Metadata": "filename Li4vZXRj"},
     )
-    assert unsafe.status == 400  # "../etc"
-    assert api.call("HEAD", collection + "00000000-0000-0000-0000-000000000000").status == 404
+    assert (unsafe.status, unsafe.json()) == (400, "File name ../etc is not allowed")
+    no_origin = {**TUS, "Upload-Length": "1", "Upload-Metadata": "filename Yi5wbmc="}
+    assert api.call("POST", collection, headers=no_origin).status == 500
+    empty = {**again, "Upload-Length": "0", "Upload-Metadata": "filename Yy5wbmc="}
+    assert api.call("POST", collection, headers=empty).status == 500
+    gone = collection + "00000000-0000-0000-0000-000000000000"
+    assert api.call("HEAD", gone).status == 404
+    assert api.call("PATCH", gone, headers=CHUNK, body=b"x").status == 500
+    assert api.call("OPTIONS", collection).status == 500
 
 
 def test_bulk_upload_multiple_sorts_lexicographically(server: FakeCvatServer, api: Api) -> None:
@@ -143,8 +156,12 @@ def test_bulk_upload_multiple_sorts_lexicographically(server: FakeCvatServer, ap
     request = api.upload_images(task["id"], files)
     assert request["status"] == "finished" and request["operation"]["type"] == "create:task"
     received = server.uploaded_files(task["id"])
-    assert list(received) == ["a.png", "b.png", "cats/c.png"]
-    assert {name: path.read_bytes() for name, path in received.items()} == files
+    assert list(received) == ["a.png", "b.png", "c.png"]  # Django keeps a form file's base name
+    assert [path.read_bytes() for path in received.values()] == [
+        files["a.png"],
+        files["b.png"],
+        files["cats/c.png"],
+    ]
 
 
 def test_single_request_multipart_upload(server: FakeCvatServer, api: Api) -> None:
@@ -187,11 +204,18 @@ def test_data_upload_validation(api: Api) -> None:
     assert api.call("POST", path, json={}, headers={"Upload-Finish": "true"}).status == 400
     order = {"image_quality": 70, "upload_file_order": ["a.png"]}
     assert api.call("POST", path, json=order, headers={"Upload-Finish": "true"}).status == 400
-    api.call(
+    bulk = api.call(
         "POST",
         path,
         headers={"Upload-Multiple": "true"},
         fields={"client_files[0]": ("b.png", b"b")},
+    )
+    assert (bulk.status, bulk.json()) == (400, {"image_quality": ["This field is required."]})
+    api.ok(
+        "POST",
+        path,
+        headers={"Upload-Multiple": "true"},
+        fields={"image_quality": "70", "client_files[0]": ("b.png", b"b")},
     )
     rq_id = api.ok(
         "POST",
@@ -241,7 +265,7 @@ def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> N
     assert growth_mib < 100
 
 
-def test_annotations_import_through_tus_and_multipart(api: Api) -> None:
+def test_annotations_import_through_tus(server: FakeCvatServer, api: Api) -> None:
     task = api.create_task()
     api.upload_images(task["id"], {"0.png": b"0", "1.png": b"1"})
     cat = api.ok("GET", "/api/labels", {"task_id": task["id"], "name": "cat"})["results"][0]["id"]
@@ -257,29 +281,37 @@ def test_annotations_import_through_tus_and_multipart(api: Api) -> None:
     assert finish["rq_id"] == f"import:task-{task['id']}-annotations"
     assert api.ok("GET", collection)["shapes"] == []  # applied when the request finishes
     request = api.wait(finish["rq_id"])
-    assert (request["status"], request["operation"]["format"]) == ("finished", "CVAT 1.1")
+    assert (request["status"], request["operation"]["format"]) == ("finished", None)  # as CVAT
     assert [s["frame"] for s in api.ok("GET", collection)["shapes"]] == [1]
 
     job = api.ok("GET", "/api/jobs", {"task_id": task["id"]})["results"][0]
     two = dumps({"tags": [{"frame": 0, "label_id": cat}, {"frame": 1, "label_id": cat}]})
+    jobs = f"/api/jobs/{job['id']}/annotations/"
+    name = tus_upload(api, jobs, "a.json", two)
+    unknown = api.call(
+        "POST", jobs, {"format": "X", "filename": name}, headers={"Upload-Finish": "true"}
+    )
+    assert (unknown.status, unknown.json()) == (400, ["Unknown input format 'X'"])
+    # the refused finish left a.json there, and no import of the job ended: the name is taken
+    metadata = "filename " + base64.b64encode(b"a.json").decode()
+    retry = {**TUS, "Upload-Length": "4", "Upload-Metadata": metadata, "Origin": server.url}
+    taken = api.call("POST", jobs, headers=retry)
+    assert (taken.status, taken.json()) == (409, "File with same name already exists")
     rq_id = api.ok(
-        "POST",
-        f"/api/jobs/{job['id']}/annotations",
-        {"format": "COCO 1.0"},
-        fields={"annotation_file": ("a.json", two)},
+        "POST", jobs, {"format": "COCO 1.0", "filename": name}, headers={"Upload-Finish": "true"}
     )["rq_id"]
     assert api.wait(rq_id)["status"] == "finished"
     data = api.ok("GET", f"/api/jobs/{job['id']}/annotations")
     assert len(data["tags"]) == 2 and data["shapes"] == []
-    assert (
-        api.call(
-            "POST", collection, {"format": "X"}, fields={"annotation_file": ("b.xml", b"<x/>")}
-        ).status
-        == 202
+
+    # CVAT 2.24 reads an annotation file only from the upload area, never from the finish
+    in_form = api.call(
+        "POST", collection, {"format": "CVAT 1.1"}, fields={"annotation_file": ("b.xml", b"<x/>")}
     )
-    assert (
-        api.call("POST", collection, fields={"annotation_file": ("b.xml", b"<x/>")}).status == 400
-    )
+    assert (in_form.status, in_form.json()) == (400, "No such file were uploaded")
+    # once an import of the task ended, a file left under a name no longer blocks it
+    tus_upload(api, collection, "b.xml", b"<x/>")
+    assert tus_upload(api, collection, "b.xml", b"<y/>") == "b.xml"
 
 
 def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
@@ -291,11 +323,12 @@ def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
     query = {"format": "COCO 1.0", "save_images": "true"}
     rq_id = api.ok("POST", f"/api/tasks/{task['id']}/dataset/export", query)["rq_id"]
     assert rq_id == f"export:task-{task['id']}-dataset-in-COCO_1@0-format-by-1"
-    assert api.call("POST", f"/api/tasks/{task['id']}/dataset/export", query).status == 409
-    assert (
-        api.call("GET", f"/api/tasks/{task['id']}/dataset", {**query, "action": "download"}).status
-        == 404
-    )
+    again = api.call("POST", f"/api/tasks/{task['id']}/dataset/export", query)
+    assert (again.status, again.json()) == (202, {"rq_id": rq_id})  # the same, still running
+    early = api.call("GET", f"/api/tasks/{task['id']}/dataset", {**query, "action": "download"})
+    assert (early.status, early.data) == (400, b"Dataset export has not been finished yet")
+    unknown = api.call("POST", f"/api/tasks/{task['id']}/dataset/export", {"format": "X"})
+    assert (unknown.status, unknown.json()) == (400, ["Unknown format specified for the request"])
     request = api.wait(rq_id)
     assert request["status"] == "finished" and request["result_url"].startswith(server.url)
 
@@ -309,6 +342,10 @@ def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
     assert members["data/0.png"] == b"zero" and members["data/1.png"] == b"one"
     assert b'"label_id": %d' % cat in members["annotations.json"]
     assert Api(server, headers={}).http.request("GET", request["result_url"]).status == 401
+    # one download per export: then the request is gone
+    second = api.http.request("GET", request["result_url"], headers=api.headers)
+    assert second.status == 400 and second.data.startswith(b"Unknown export request id.")
+    assert api.call("GET", f"/api/requests/{rq_id}").status == 404
 
     annotations_only = api.ok(
         "POST", f"/api/tasks/{task['id']}/dataset/export", {"format": "YOLO 1.1"}
@@ -328,8 +365,12 @@ def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
         api.http.request("GET", api.wait(job_rq)["result_url"], headers=api.headers).data
     )
     assert set(job_zip) == {"task.json", "annotations.json", "data/0.png", "data/1.png"}
+    kept = api.ok(
+        "POST", f"/api/tasks/{task['id']}/dataset/export", {"format": "CVAT for images 1.1"}
+    )["rq_id"]
+    api.wait(kept)
     exports = api.ok("GET", "/api/requests", {"action": "export", "task_id": task["id"]})
-    assert exports["count"] == 2
+    assert [r["id"] for r in exports["results"]] == [kept]  # the downloaded ones are gone
 
 
 def test_task_backup_round_trip(server: FakeCvatServer, api: Api) -> None:
@@ -350,7 +391,8 @@ def test_task_backup_round_trip(server: FakeCvatServer, api: Api) -> None:
     collection = "/api/tasks/backup/"
     api.ok("POST", collection, headers={"Upload-Start": "true"})
     name = tus_upload(api, collection, "backup.zip", backup)
-    assert name != "backup.zip" and name.endswith("backup.zip")  # made unique, as CVAT does
+    # made unique, as CVAT does: a temporary file name with the sent name and the user's
+    assert re.fullmatch(r"cvat-backup-backup\.zip-by-admin[a-z0-9_]{8}\.zip", name), name
     restored = api.wait(
         api.ok("POST", collection, {"filename": name}, headers={"Upload-Finish": "true"})["rq_id"]
     )
