@@ -608,6 +608,28 @@ def _finished(api_client: BaseApiClient, response: HTTPResponse, wait: bool) -> 
     return wait_for_request(api_client, _rq_id(response)) if wait else response
 
 
+#: The data_params that name files held elsewhere than on the caller's disk.
+_OTHER_SOURCES = ("server_files", "remote_files", "cloud_storage_id")
+
+
+def _check_one_source(resources: Sequence[Any], params: Mapping[str, Any]) -> None:
+    """A task's files come from one place. CVAT 2.24 takes local files with another source,
+    then fails later or quietly drops some: with ``server_files`` its background request
+    fails (it looks for the local files in the share), with ``remote_files`` the local files
+    are left out of the task."""
+    if not resources:
+        return
+    given = [k for k in _OTHER_SOURCES if params.get(k) not in (None, [], ())]
+    if given:
+        named = " and ".join(given)
+        raise ApiValueError(
+            f"local files cannot be combined with {named} in data_params: a task's files "
+            f"come from one place; pass resources=[] to use {named}, or leave {named} out "
+            "to upload the local files",
+            ["resources"],
+        )
+
+
 def upload_task_data(
     api_client: BaseApiClient,
     task_id: int,
@@ -624,9 +646,14 @@ def upload_task_data(
     defaults to 70). Small files travel in bulk requests and large ones through TUS, so they
     do not reach the server in the given order: with ``sorting_method="predefined"`` the
     order is sent along as ``upload_file_order`` (unless given).
+
+    Files on the server's share, at URLs or in a cloud storage are named in ``data_params``
+    (``server_files``, ``remote_files``, ``cloud_storage_id``) with ``resources=[]``; given
+    together with local files they raise ``ApiValueError`` before anything is sent.
     """
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
+    _check_one_source(resources, params)
     files = _resources(resources)
     if params.get("sorting_method") == "predefined":
         params.setdefault("upload_file_order", [f.name for f in files])

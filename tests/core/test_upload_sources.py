@@ -1,0 +1,55 @@
+"""upload_task_data: local files together with another source are refused before sending.
+
+On CVAT 2.24 the combination is accepted and goes wrong later (tests/live/test_resources_live.py
+shows the valid ways); here, on the fake server, nothing may be sent at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cvat_sdk._runtime.exceptions import ApiValueError
+from cvat_sdk.api_client import ApiClient, models
+from cvat_sdk.core.uploading import upload_task_data
+from cvat_sdk.testing import FakeCvatServer
+
+from .support import create_task
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"server_files": ["images/a.png"]}, "server_files"),
+        ({"remote_files": ["http://127.0.0.1:1/a.png"]}, "remote_files"),
+        ({"cloud_storage_id": 3, "server_files": ["a.png"]}, "server_files and cloud_storage_id"),
+        (models.DataRequest(image_quality=50, remote_files=["http://x/a.png"]), "remote_files"),
+    ],
+)
+def test_local_files_with_another_source_send_nothing(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any, named: str
+) -> None:
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    before = server.count_requests()
+    with pytest.raises(ApiValueError) as caught:
+        upload_task_data(client, task_id, [image], data_params=params)
+    assert caught.value.path_to_item == ("resources",)
+    assert str(caught.value).startswith(f"resources: local files cannot be combined with {named}")
+    assert "resources=[]" in str(caught.value)
+    assert server.count_requests() == before
+
+
+@pytest.mark.parametrize("empty", [{"server_files": []}, {"server_files": [], "remote_files": []}])
+def test_an_empty_other_source_does_not_count(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, empty: dict[str, Any]
+) -> None:
+    """Only a source that names files conflicts: empty lists are what DataRequest defaults to."""
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    upload_task_data(client, task_id, [image], data_params=empty)
+    assert server.count_requests("POST", f"/api/tasks/{task_id}/data") >= 2
