@@ -728,11 +728,23 @@ def _import_file(
     progress: ProgressReporter | None,
     wait: bool,
 ) -> Any:
-    """One file through TUS to an import endpoint that names its format in the query."""
+    """One file through TUS to an import endpoint that names its format in the query.
+
+    The file goes up under a name of its own (``annotations-1a2b3c4d.zip``): CVAT keeps an
+    imported file for a while and refuses another upload of the same name with 409 until its
+    import ends, so a retry after a refused import, or two imports of one file, would fail.
+    """
+    (file,) = _resources([path])
+    stem, dot, suffix = file.name.rpartition(".")
+    unique = (
+        f"{stem}-{uuid.uuid4().hex[:8]}.{suffix}" if dot else f"{file.name}-{uuid.uuid4().hex[:8]}"
+    )
+    files = [file._replace(name=unique)]
+    _check_import_format(api_client, format_name)
     response = _upload(
         api_client,
         url,
-        _resources([path]),
+        files,
         query={"format": format_name},
         finish_body=None,
         bulk_fields=None,
@@ -740,6 +752,25 @@ def _import_file(
         name_in_query=True,
     )
     return _finished(api_client, response, wait)
+
+
+def _check_import_format(api_client: BaseApiClient, format_name: str) -> None:
+    """Refuse a format the server cannot import before the file goes up: the server would
+    say so only at Upload-Finish, after the whole upload, and keep the file it received."""
+    try:
+        formats, _ = api_client.server_api.retrieve_annotation_formats()  # type: ignore[attr-defined]
+        importers = [str(f.name) for f in formats.importers]
+        exporters = {str(f.name) for f in formats.exporters}
+    except (ApiException, ApiConnectionError, AttributeError, TypeError):
+        return  # a server that cannot tell: let it decide
+    if format_name in importers:
+        return
+    hint = " (that is an export format)" if format_name in exporters else ""
+    raise ApiValueError(
+        f"the server cannot import {format_name!r}{hint}; its import formats: "
+        + ", ".join(repr(name) for name in importers),
+        ["format_name"],
+    )
 
 
 def upload_backup(

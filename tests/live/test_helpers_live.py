@@ -3,6 +3,7 @@ background-request path, with the server's own answers."""
 
 from __future__ import annotations
 
+import base64
 import json
 import zipfile
 from pathlib import Path
@@ -376,3 +377,59 @@ def test_request_polling_is_quick_for_small_work(
 
 def test_big_file_is_over_the_bulk_limit(images: dict[str, Path]) -> None:
     assert images["big.png"].stat().st_size > 8 * MiB
+
+
+def test_import_after_an_interrupted_one_of_the_same_file(
+    client: ApiClient, trash: Trash, images: dict[str, Path], tmp_path: Path
+) -> None:
+    """An import whose finish never came leaves its file on the server, and CVAT answers 409
+    to another upload of that name; each import goes up under a name of its own."""
+    task_id = trash.task(client)
+    upload_task_data(client, task_id, [images["a.png"]])
+    annotate(client, task_id)
+    archive = export(
+        client,
+        client.tasks_api.create_dataset_export,
+        "COCO 1.0",
+        task_id,
+        save_images=False,
+        dest=tmp_path / "annotations.zip",
+    )
+    # an earlier import of a file of that name, cut off before its Upload-Finish
+    url = f"{client.configuration.host}/api/tasks/{task_id}/annotations/"
+    headers = client.get_common_headers()
+    client.update_params_for_auth(headers, [], method="POST")
+    tus = {"Tus-Resumable": "1.0.0", "Origin": client.build_origin_header()}
+    name = base64.b64encode(archive.name.encode()).decode()
+    created = client.request(
+        "POST",
+        url,
+        headers={
+            **headers,
+            **tus,
+            "Upload-Length": str(archive.stat().st_size),
+            "Upload-Metadata": f"filename {name}",
+        },
+    )
+    client.request(
+        "PATCH",
+        created.headers["Location"],
+        headers={
+            **headers,
+            **tus,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        body=archive.read_bytes(),
+    )
+    again = client.request(
+        "POST",
+        url,
+        headers={**headers, **tus, "Upload-Length": "1", "Upload-Metadata": f"filename {name}"},
+        _check_status=False,
+    )
+    assert again.status == 409  # what a helper sending the file's own name would meet
+
+    client.tasks_api.destroy_annotations(task_id)
+    upload_annotations(client, "tasks", task_id, archive, format_name="COCO 1.0")
+    assert len(summary(client, task_id)) == 1
