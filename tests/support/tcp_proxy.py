@@ -167,6 +167,7 @@ class TcpProxy:
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # accept() wakes up to see stop(): closing does not
         self.port = int(self._listener.getsockname()[1])
         self._acceptor = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
 
@@ -181,6 +182,8 @@ class TcpProxy:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self._acceptor.is_alive():
+            self._acceptor.join(5)
         with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
@@ -190,7 +193,6 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
-        self._acceptor.join(5)
         for thread in list(self._threads):
             thread.join(5)
 
@@ -246,6 +248,8 @@ class TcpProxy:
         while not self._stopped.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             if not self._slots.acquire(timeout=self.timeout):
