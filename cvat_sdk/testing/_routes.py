@@ -95,6 +95,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/auth/login", _auth.login, public=True),
     Route("POST", "/api/auth/logout", _auth.logout, public=True),
     Route("GET", "/api/server/about", _views.about, public=True),
+    Route("GET", "/api/server/annotation/formats", _views.annotation_formats),
     Route("GET", "/api/users/self", _views.users_self),
     Route("GET", "/api/users", _views.users_list),
     Route("GET", "/api/users/{id}", _views.users_retrieve),

@@ -400,6 +400,7 @@ def download(call: Call, target: str, subresource: str) -> Reply:
     export calls are not served."""
     if call.query.get("action") != "download":
         raise HttpError(400, "The fake CVAT server exports through POST .../export only.")
+    record = call.store.get(_table(call.store, target), call.id, call.me)  # 404 comes first
     fmt = call.query.get("format") if subresource != "backup" else None
     rq_id = request_id("export", target, call.id, subresource, fmt=fmt, user=call.me)
     request = call.store.requests.get(rq_id)
@@ -412,7 +413,6 @@ def download(call: Call, target: str, subresource: str) -> Reply:
     del call.store.requests[rq_id]
     if request.status == "failed" or request.outcome.result_file is None:
         raise HttpError(500, request.message, as_is=True)
-    record = call.store.get(_table(call.store, target), call.id, call.me)
     filename = call.query.get("filename") or _result_name(record, target, subresource, fmt)
     disposition = f'attachment; filename="{filename}"'
     return Reply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from . import _labels, _listing, _serialize
+from . import _formats, _labels, _listing, _serialize
 from ._http import HttpError, Reply
 from ._listing import Extract, ListSpec, fields, key, username
 from ._store import Job, Organization, Project, Task, now
@@ -77,6 +77,10 @@ _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,16}$")
 
 def about(call: Call) -> Reply:
     return Reply.json(200, _serialize.about())
+
+
+def annotation_formats(call: Call) -> Reply:
+    return Reply.json(200, _formats.formats())
 
 
 # Users

@@ -38,10 +38,17 @@ def exported_task(client: ApiClient, tmp_path: Path) -> tuple[int, str, dict[str
     return task_id, str(result_url), {p.name: p.read_bytes() for p in images}
 
 
+def export_again(client: ApiClient, task_id: int) -> None:
+    """CVAT serves an export's result once (the download deletes the request): a second
+    download needs a new export, which has the same result_url."""
+    export, _ = client.tasks_api.create_dataset_export("COCO 1.0", task_id, save_images=True)
+    wait_for_request(client, export.rq_id)
+
+
 def test_an_export_streamed_to_disk(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path
 ) -> None:
-    _, result_url, images = exported_task(client, tmp_path)
+    task_id, result_url, images = exported_task(client, tmp_path)
     progress = RecordingProgress()
     target = download_file(client, result_url, tmp_path / "out" / "dataset.zip", progress=progress)
     assert target == tmp_path / "out" / "dataset.zip"
@@ -53,6 +60,7 @@ def test_an_export_streamed_to_disk(
 
     # a path works as well as a URL
     path_only = result_url[len(server.url) :]
+    export_again(client, task_id)
     again = download_file(client, path_only, tmp_path / "again.zip")
     assert again.read_bytes() == target.read_bytes()
 
@@ -71,6 +79,7 @@ def test_a_download_cut_short_leaves_no_file(
     progress = RecordingProgress()
     with pytest.raises(CUT_SHORT):
         download_file(client, result_url, out / "new.zip", progress=progress)
+    export_again(client, task_id)  # even a download cut short used the request up
     with pytest.raises(CUT_SHORT):
         server.faults.drop_response_after(10, path_prefix=f"/api/tasks/{task_id}/dataset")
         download_file(client, result_url, kept)

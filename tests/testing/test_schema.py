@@ -196,6 +196,7 @@ def check(method: str, url: str, route: str, response: urllib3.BaseHTTPResponse)
 def exercise_every_route(api: Api) -> None:
     """Calls every route at least once, with the paths spelled as in the schema."""
     api.ok("GET", "/api/server/about")
+    api.ok("GET", "/api/server/annotation/formats")
     token = api.ok("POST", "/api/auth/login", json={"username": "admin", "password": "password"})[
         "key"
     ]
