@@ -1,0 +1,149 @@
+"""Checks of command-line input, made before anything is created on the server.
+
+Local checks (files, labels, booleans) raise :class:`UsageError` (exit 2); checks that need
+the server (formats it knows, objects that exist) raise :class:`CliError` (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cvat_sdk.cli._base import CliError, UsageError
+
+if TYPE_CHECKING:
+    from cvat_sdk.core.client import Client
+
+__all__ = [
+    "existing_file",
+    "expand_local_resources",
+    "parse_bool",
+    "parse_labels",
+    "require_format",
+    "retrieve",
+]
+
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
+#: Words ``--with-images`` may take as a separate argument (not digits: those are ids).
+BOOL_WORDS = frozenset(w for w in _TRUE | _FALSE if not w.isdigit())
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"not a yes/no value: {text!r} (use true or false)")
+
+
+def parse_labels(text: str) -> list[Any]:
+    """``--labels``: JSON text, or the name of a file holding it; a list of label objects
+    each with a ``name``."""
+    path = Path(text)
+    source = f"--labels {text!r}"
+    stripped = text.lstrip()
+    if not stripped.startswith(("[", "{")):
+        try:
+            is_file = path.is_file()
+        except OSError:  # a name too long for the file system: it is meant as JSON
+            is_file = False
+        if not is_file:
+            raise argparse.ArgumentTypeError(f"{text!r} is neither JSON text nor an existing file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise argparse.ArgumentTypeError(f"cannot read {path}: {error}") from None
+        source = f"labels file {str(path)!r}"
+    try:
+        labels = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{source} is not valid JSON: {error}") from None
+    if not isinstance(labels, list):
+        raise argparse.ArgumentTypeError(
+            f'{source} must hold a JSON list of labels, e.g. [{{"name": "cat"}}]'
+        )
+    for index, label in enumerate(labels):
+        if not isinstance(label, dict) or not isinstance(label.get("name"), str):
+            raise argparse.ArgumentTypeError(
+                f'{source}: label {index} must be an object with a "name" string'
+            )
+    return labels
+
+
+def existing_file(path: str, what: str) -> Path:
+    """``path`` if it names a readable regular file, else a usage error naming ``what``."""
+    file = Path(path)
+    if not file.is_file():
+        state = "is a directory" if file.is_dir() else "does not exist"
+        raise UsageError(f"{what} {path!r} {state}")
+    return file
+
+
+def expand_local_resources(resources: list[str]) -> list[Path]:
+    """Local files as given, directories as the files under them (hidden ones left out),
+    in path order: ``local dataset_1/images/`` sends the images in the directory."""
+    files: list[Path] = []
+    for resource in resources:
+        path = Path(resource)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise UsageError(f"directory {resource!r} holds no files")
+            files += found
+        else:
+            raise UsageError(f"local file {resource!r} does not exist")
+    names: dict[str, Path] = {}
+    for file in files:
+        other = names.setdefault(file.name, file)
+        if other != file:
+            raise UsageError(
+                f"{str(other)!r} and {str(file)!r} have the same name: CVAT keeps a task's "
+                "files by name"
+            )
+    return files
+
+
+def _formats(client: Client) -> tuple[list[str], list[str]]:
+    formats, _ = client.api_client.server_api.retrieve_annotation_formats()
+    return [str(f.name) for f in formats.importers], [str(f.name) for f in formats.exporters]
+
+
+def require_format(client: Client, name: str, *, kind: str) -> None:
+    """Refuse a format the server cannot import (``kind="import"``) or export."""
+    importers, exporters = _formats(client)
+    known = importers if kind == "import" else exporters
+    if name in known:
+        return
+    other = exporters if kind == "import" else importers
+    hint = (
+        f" (it is an {'export' if kind == 'import' else 'import'} format)" if name in other else ""
+    )
+    close = [n for n in known if n.lower().split()[0] == name.lower().split()[0]] if name else []
+    suggestion = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
+    raise CliError(
+        f"the server cannot {kind} the format {name!r}{hint}{suggestion} "
+        f"(see the server's list of {kind} formats: {len(known)} of them, e.g. {known[0]!r})"
+        if known
+        else f"the server knows no {kind} formats"
+    )
+
+
+def retrieve(repo: Any, kind: str, obj_id: int) -> Any:
+    """The object, or an error saying it does not exist (or is not visible to this user)."""
+    from cvat_sdk._runtime.exceptions import NotFoundException
+
+    try:
+        return repo.retrieve(obj_id)
+    except NotFoundException:
+        raise CliError(f"{kind} {obj_id} does not exist (or is not visible to you)") from None
