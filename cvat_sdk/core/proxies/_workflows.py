@@ -180,7 +180,7 @@ class AnnotationsMixin(Entity):
             return
         current = self.get_annotations()
         selected = {
-            kind: [a for a in (current.get(kind) or []) if a.get("id") in wanted]
+            kind: [a.to_dict() for a in (current.get(kind) or []) if a.get("id") in wanted]
             for kind in ("tags", "shapes", "tracks")
         }
         selected["version"] = current.get("version") or 0  # type: ignore[assignment]

@@ -12,6 +12,8 @@ every method is a call of the generated endpoint of the entity's API group.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -36,6 +38,7 @@ __all__ = [
     "UpdateMixin",
     "body_param",
     "model_values",
+    "models_of",
 ]
 
 EntityT = TypeVar("EntityT", bound="Entity")
@@ -48,6 +51,16 @@ def body_param(endpoint: Endpoint) -> str:
         if param.where == "body":
             return name
     raise ApiValueError(f"{endpoint.operation_id} takes no body", ["endpoint"])
+
+
+def models_of(api_client: Any) -> Any:
+    """The generated ``models`` package of a low-level client's own schema."""
+    for cls in type(api_client).__mro__:
+        package, _, module = cls.__module__.rpartition(".")
+        if module == "api_client" and package:
+            with contextlib.suppress(ImportError):
+                return importlib.import_module(f"{package}.models")
+    raise ApiValueError(f"{type(api_client).__name__} is not a generated ApiClient", ["api_client"])
 
 
 def model_values(values: Any, what: str) -> Any:

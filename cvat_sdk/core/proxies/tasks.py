@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cvat_sdk._runtime.exceptions import ApiValueError
+from cvat_sdk._runtime.exceptions import ApiTypeError, ApiValueError
 from cvat_sdk._runtime.model import Model
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.helpers import get_paginated_collection
@@ -27,6 +28,7 @@ from cvat_sdk.core.proxies.model_proxy import (
     RetrieveMixin,
     UpdateMixin,
     body_param,
+    models_of,
 )
 from cvat_sdk.core.uploading import upload_backup, upload_task_data
 
@@ -151,10 +153,7 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
         If attaching data or importing fails (or is interrupted), the task is removed (keep
         it with ``keep_on_failure=True``) and ``TaskCreationError`` says what failed.
         """
-        if not isinstance(resource_type, ResourceType):
-            raise ApiValueError("must be a ResourceType", ["resource_type"])
-        if not resources:
-            raise ApiValueError("at least one file or URL is needed", ["resources"])
+        self._check_data(resources, resource_type, data_params)
         task = self.create(spec)
         step = "attaching data"
         try:
@@ -183,6 +182,27 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
                 raise  # Ctrl-C and exits stay what they are, after the cleanup
             raise TaskCreationError(task.id, step, error, removed) from error
         return task.fetch()
+
+    def _check_data(
+        self, resources: Sequence[PathLike] | None, resource_type: Any, data_params: Any
+    ) -> None:
+        """Refuse what would fail after the task exists: nothing is created for bad input."""
+        if not isinstance(resource_type, ResourceType):
+            raise ApiValueError("must be a ResourceType", ["resource_type"])
+        if not resources:
+            raise ApiValueError("at least one file or URL is needed", ["resources"])
+        if resource_type is ResourceType.LOCAL:
+            for index, resource in enumerate(resources):
+                if not Path(resource).is_file():
+                    raise ApiValueError(f"not a file: {resource}", ["resources", index])
+        values = (
+            data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
+        )
+        values.setdefault("image_quality", 70)
+        try:
+            models_of(self._client.api_client).DataRequest(**values)
+        except (ApiValueError, ApiTypeError) as error:
+            raise type(error)(f"data_params.{error}") from None
 
     def create_from_backup(
         self,
