@@ -1,0 +1,363 @@
+"""A task's frames and annotations, kept in a local cache.
+
+Construction brings the cache up to date (or, with ``UpdatePolicy.NEVER``, only reads it);
+afterwards the dataset makes no request, holds no client, and can be pickled into data loader
+workers. Images are decoded when a sample's ``media.load_image()`` is called.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cvat_sdk._runtime import settings
+from cvat_sdk.core.exceptions import CvatSdkException
+from cvat_sdk.core.helpers import iter_paginated_collection
+from cvat_sdk.datasets._cache import TaskCache, write_atomic
+
+if TYPE_CHECKING:
+    import PIL.Image
+
+    from cvat_sdk.core.client import Client
+
+__all__ = [
+    "CacheMissError",
+    "FrameAnnotations",
+    "MediaElement",
+    "Sample",
+    "TaskDataset",
+    "UnsupportedDatasetError",
+    "UpdatePolicy",
+]
+
+#: Chunk or frame downloads in flight at once.
+MEDIA_DOWNLOAD_WORKERS = 4
+
+
+class UpdatePolicy(enum.Enum):
+    """When a dataset may talk to the server to bring its cache up to date."""
+
+    #: Ask the server whether cached data is stale; download what is stale or missing.
+    IF_MISSING_OR_STALE = enum.auto()
+    #: Make no request; fail when something is not cached (stale data is used as it is).
+    NEVER = enum.auto()
+
+
+class UnsupportedDatasetError(CvatSdkException):
+    """The task cannot be read as a dataset (no data, or 3D data)."""
+
+
+class CacheMissError(CvatSdkException, FileNotFoundError):
+    """``UpdatePolicy.NEVER`` and something the dataset needs is not in the cache."""
+
+
+@dataclass(frozen=True)
+class FrameAnnotations:
+    """The tags and shapes of one frame (tracks are not included)."""
+
+    tags: list[Any] = field(default_factory=list)  # models.LabeledImage
+    shapes: list[Any] = field(default_factory=list)  # models.LabeledShape
+
+
+class MediaElement(Protocol):
+    """A frame's image, read from the cache on demand."""
+
+    def load_image(self) -> PIL.Image.Image: ...
+
+
+def _pil_image() -> Any:
+    from cvat_sdk._optional import require
+
+    return require("PIL.Image", "pytorch", "decoding frames (cvat_sdk.datasets)")
+
+
+@dataclass(frozen=True)
+class _ChunkMember:
+    """Frame ``index`` of a zip chunk (members are named in frame order)."""
+
+    chunk: Path
+    index: int
+
+    def load_bytes(self) -> bytes:
+        with zipfile.ZipFile(self.chunk) as archive:
+            names = sorted(archive.namelist())
+            return archive.read(names[self.index])
+
+    def load_image(self) -> PIL.Image.Image:
+        image = _pil_image().open(io.BytesIO(self.load_bytes()))
+        image.load()
+        return image  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class _FrameFile:
+    """A frame stored as an image file of its own (video tasks)."""
+
+    path: Path
+
+    def load_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def load_image(self) -> PIL.Image.Image:
+        image = _pil_image().open(self.path)
+        image.load()
+        return image  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One frame of a task: its index and file name in the task, annotations, and media.
+
+    ``annotations`` is None when the dataset was made with ``load_annotations=False``.
+    """
+
+    frame_index: int
+    frame_name: str
+    annotations: FrameAnnotations | None
+    media: MediaElement
+
+
+def _models() -> Any:
+    from cvat_sdk.api_client import models
+
+    return models
+
+
+class TaskDataset:
+    """The frames of a task, in order (deleted frames left out), with their annotations.
+
+    Attributes:
+        labels: the task's labels (``models.Label``), as the server lists them.
+        samples: one :class:`Sample` per frame.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        task_id: int,
+        *,
+        update_policy: UpdatePolicy = UpdatePolicy.IF_MISSING_OR_STALE,
+        load_annotations: bool = True,
+        _task_json: bytes | None = None,
+        _labels: Sequence[Any] | None = None,
+    ) -> None:
+        if isinstance(task_id, bool) or not isinstance(task_id, int):
+            raise TypeError(f"task_id: expected an int, got {type(task_id).__name__}")
+        if not isinstance(update_policy, UpdatePolicy):
+            raise TypeError(f"update_policy: expected an UpdatePolicy, got {update_policy!r}")
+        self.task_id = task_id
+        cache = TaskCache(client.config.cache_dir, client.api_map.host, task_id)
+        loader = _Loader(client, cache, task_id, update_policy)
+        task = loader.task(_task_json)
+        self.task = task  # models.TaskRead, as the server (or the cache) has it
+        meta = loader.meta(task)
+        self.labels: Sequence[Any] = list(_labels) if _labels is not None else loader.labels(task)
+        annotations = loader.annotations(task) if load_annotations else None
+        video = str(task.get("data_original_chunk_type") or "") == "video"
+        indices = _frame_indices(meta)
+        media = loader.media(task, meta, indices, video=video)
+        names = _frame_names(meta, indices, video=video)
+        by_frame = _by_frame(annotations) if annotations is not None else None
+        self.samples: Sequence[Sample] = [
+            Sample(
+                frame_index=i,
+                frame_name=names[n],
+                annotations=(by_frame.get(i) or FrameAnnotations())
+                if by_frame is not None
+                else None,
+                media=media[n],
+            )
+            for n, i in enumerate(indices)
+        ]
+
+    def __repr__(self) -> str:
+        return f"<TaskDataset task={self.task_id} samples={len(self.samples)}>"
+
+
+def _frame_indices(meta: Any) -> list[int]:
+    size = int(meta.size)
+    deleted = set(meta.get("deleted_frames") or [])
+    included = meta.get("included_frames")
+    allowed = set(included) if included is not None else None
+    return [i for i in range(size) if i not in deleted and (allowed is None or i in allowed)]
+
+
+def _frame_names(meta: Any, indices: list[int], *, video: bool) -> list[str]:
+    frames = list(meta.get("frames") or [])
+    if video or len(frames) < int(meta.size):
+        return [f"frame_{i:06d}" for i in indices]
+    return [str(frames[i].name) for i in indices]
+
+
+def _by_frame(annotations: Any) -> dict[int, FrameAnnotations]:
+    found: dict[int, FrameAnnotations] = {}
+    for kind in ("tags", "shapes"):
+        for item in annotations.get(kind) or []:
+            frame = int(item.frame)
+            entry = found.get(frame)
+            if entry is None:
+                entry = found[frame] = FrameAnnotations()
+            getattr(entry, kind).append(item)
+    return found
+
+
+class _Loader:
+    """Reads each part of a task from the cache, fetching what is stale or missing."""
+
+    def __init__(
+        self, client: Client, cache: TaskCache, task_id: int, policy: UpdatePolicy
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.task_id = task_id
+        self.offline = policy is UpdatePolicy.NEVER
+        self.version = ""
+
+    def _missing(self, what: str) -> CacheMissError:
+        return CacheMissError(
+            f"task {self.task_id}: {what} is not in the cache ({self.cache.root}) and the "
+            "update policy is NEVER"
+        )
+
+    def task(self, given: bytes | None) -> Any:
+        models = _models()
+        if self.offline:
+            raw = self.cache.read("task")
+            if raw is None:
+                raise self._missing("the task")
+        else:
+            if given is None:
+                _, response = self.client.api_client.tasks_api.retrieve_endpoint(
+                    id=self.task_id, _parse_response=False
+                )
+                given = bytes(response.data)
+            raw = given
+        task = models.TaskRead._from_wire(json.loads(raw))
+        if str(task.get("dimension") or "2d") != "2d":
+            raise UnsupportedDatasetError(
+                f"task {self.task_id} has 3D data, which is not supported"
+            )
+        if not task.get("size"):
+            raise UnsupportedDatasetError(f"task {self.task_id} has no data")
+        self.version = str(json.loads(raw).get("updated_date") or "")
+        if not self.offline and self.cache.version_of("task") != self.version:
+            self.cache.write("task", raw, self.version)
+        return task
+
+    def _document(self, name: str, what: str, fetch: Any) -> bytes:
+        """The cached ``name`` if it belongs to this task version, else ``fetch()``'s bytes."""
+        if self.offline:
+            raw = self.cache.read(name)
+            if raw is None:
+                raise self._missing(what)
+            return raw
+        if self.cache.version_of(name) == self.version:
+            raw = self.cache.read(name)
+            if raw is not None:
+                return raw
+        raw = fetch()
+        self.cache.write(name, raw, self.version)
+        return raw  # type: ignore[no-any-return]
+
+    def meta(self, task: Any) -> Any:
+        tasks_api = self.client.api_client.tasks_api
+
+        def fetch() -> bytes:
+            _, response = tasks_api.retrieve_data_meta_endpoint(
+                id=self.task_id, _parse_response=False
+            )
+            return bytes(response.data)
+
+        raw = self._document("meta", "the data meta", fetch)
+        meta = _models().DataMetaRead._from_wire(json.loads(raw))
+        if not self.offline:
+            # chunks stay valid while the server's chunk date stays the same
+            chunks_date = str(json.loads(raw).get("chunks_updated_date") or "")
+            if self.cache.raw_version("media") != chunks_date:
+                self.cache.drop_media()
+                self.cache.set_version("media", chunks_date)
+        return meta
+
+    def labels(self, task: Any) -> list[Any]:
+        labels_api = self.client.api_client.labels_api
+
+        def fetch() -> bytes:
+            items = list(
+                iter_paginated_collection(
+                    labels_api.list_endpoint, return_json=True, task_id=self.task_id
+                )
+            )
+            return json.dumps(items).encode()
+
+        raw = self._document("labels", "the label list", fetch)
+        label = _models().Label
+        return [label._from_wire(item) for item in json.loads(raw)]
+
+    def annotations(self, task: Any) -> Any:
+        tasks_api = self.client.api_client.tasks_api
+
+        def fetch() -> bytes:
+            _, response = tasks_api.retrieve_annotations_endpoint(
+                id=self.task_id, _parse_response=False
+            )
+            return bytes(response.data)
+
+        raw = self._document("annotations", "the annotations", fetch)
+        return _models().LabeledData._from_wire(json.loads(raw))
+
+    def media(
+        self, task: Any, meta: Any, indices: list[int], *, video: bool
+    ) -> list[_ChunkMember | _FrameFile]:
+        """Where each frame's image is; downloads the chunks (or frames) not yet cached."""
+        if video:
+            elements: list[_ChunkMember | _FrameFile] = [
+                _FrameFile(self.cache.frame_path(i)) for i in indices
+            ]
+            wanted = {i: self.cache.frame_path(i) for i in indices}
+            kind = "frame"
+        else:
+            size = int(meta.get("chunk_size") or task.get("data_chunk_size") or 0)
+            if size <= 0:
+                raise UnsupportedDatasetError(f"task {self.task_id} reports no chunk size")
+            elements = [_ChunkMember(self.cache.chunk_path(i // size), i % size) for i in indices]
+            wanted = {i // size: self.cache.chunk_path(i // size) for i in indices}
+            kind = "chunk"
+        missing = {n: path for n, path in wanted.items() if not path.exists()}
+        if missing and self.offline:
+            first = min(missing)
+            raise self._missing(f"{len(missing)} {kind}(s) of the media (first: {kind} {first})")
+        if missing:
+            self._download(kind, missing)
+        return elements
+
+    def _download(self, kind: str, missing: dict[int, Path]) -> None:
+        """Fetch original-quality chunks or frames, several at a time."""
+        tasks_api = self.client.api_client.tasks_api
+
+        def fetch(number: int) -> None:
+            _, response = tasks_api.retrieve_data_endpoint(
+                id=self.task_id,
+                type=kind,
+                number=number,
+                quality="original",
+                _parse_response=False,
+            )
+            write_atomic(missing[number], bytes(response.data))
+
+        numbers = sorted(missing)
+        workers = min(MEDIA_DOWNLOAD_WORKERS, settings.POOL_MAXSIZE, len(numbers))
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures: list[Future[None]] = [pool.submit(fetch, n) for n in numbers]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None:
+                for future in futures:
+                    future.cancel()
+                raise failed.exception()  # type: ignore[misc]
