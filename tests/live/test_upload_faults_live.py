@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +24,7 @@ from cvat_sdk.core.uploading import (
     _Transport,
     upload_annotations,
     upload_backup,
+    upload_dataset,
     upload_task_data,
 )
 from tests.support.tcp_proxy import Exchange, Fault, RequestHead, TcpProxy
@@ -233,22 +235,33 @@ ANNOTATIONS = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
+@pytest.mark.parametrize("kind", ["tasks", "jobs"])
 def test_an_annotation_import_the_server_acted_on_is_not_sent_again(
-    client: ApiClient, via_proxy: ApiClient, proxy: TcpProxy, trash: Trash, tmp_path: Path
+    client: ApiClient,
+    via_proxy: ApiClient,
+    proxy: TcpProxy,
+    trash: Trash,
+    tmp_path: Path,
+    kind: Literal["tasks", "jobs"],
 ) -> None:
     """As for task data: the import started, the client saw a 502; the helper waits for
-    ``import:task-<id>-annotations`` (a second finish gets 400 or 409 from CVAT)."""
+    ``import:<task|job>-<id>-annotations`` (a second finish gets 400 or 409 from CVAT)."""
     files = small_images(tmp_path)
     task_id = trash.task(client)
     upload_task_data(client, task_id, files)
+    target_id = task_id
+    if kind == "jobs":
+        jobs = get_paginated_collection(client.jobs_api.list_endpoint, task_id=task_id)
+        assert len(jobs) == 1
+        target_id = int(jobs[0].id)
     annotations = tmp_path / "annotations.xml"
     annotations.write_text(ANNOTATIONS)
     proxy.add(Fault(is_finish, "replace_answer", status=502))
 
-    done = upload_annotations(via_proxy, "tasks", task_id, annotations, format_name="CVAT 1.1")
+    done = upload_annotations(via_proxy, kind, target_id, annotations, format_name="CVAT 1.1")
 
     assert done.status == "finished"
-    assert str(done.id) == f"import:task-{task_id}-annotations"
+    assert str(done.id) == f"import:{kind[:-1]}-{target_id}-annotations"
     sent = finishes(proxy)
     assert [(e.upstream_status, e.client_status) for e in sent] == [(202, 502)]
     found, _ = client.tasks_api.retrieve_annotations(task_id)
@@ -291,3 +304,30 @@ def test_a_backup_restore_the_server_acted_on_is_not_sent_again(
     assert [(e.upstream_status, e.client_status) for e in sent] == [(202, 502)]
     restored, _ = client.tasks_api.retrieve(restored_id)
     assert restored.size == len(files)
+
+
+def test_a_dataset_import_the_server_acted_on_is_not_sent_again(
+    client: ApiClient, via_proxy: ApiClient, proxy: TcpProxy, trash: Trash, tmp_path: Path
+) -> None:
+    """``import:project-<id>-dataset``: the project gets the dataset's task once."""
+    files = small_images(tmp_path)
+    source = trash.project(client)
+    upload_task_data(client, trash.task(client, project_id=source), files)
+    exported, _ = client.projects_api.create_dataset_export(
+        format="CVAT for images 1.1", id=source, save_images=True
+    )
+    finished = wait_for_request(client, str(exported.rq_id))
+    dataset = download_file(client, str(finished.result_url), tmp_path / "dataset.zip")
+    project_id = trash.project(client)
+    proxy.add(Fault(is_finish, "replace_answer", status=502))
+
+    done = upload_dataset(via_proxy, project_id, dataset, format_name="CVAT 1.1")
+
+    assert done.status == "finished"
+    assert str(done.id) == f"import:project-{project_id}-dataset"
+    sent = finishes(proxy)
+    assert [(e.upstream_status, e.client_status) for e in sent] == [(202, 502)]
+    tasks = get_paginated_collection(client.tasks_api.list_endpoint, project_id=project_id)
+    for task in tasks:
+        trash.add("tasks", task.id)
+    assert [t.size for t in tasks] == [len(files)]
