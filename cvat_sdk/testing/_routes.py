@@ -114,6 +114,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/tasks/{id}", _views.tasks_retrieve),
     Route("PATCH", "/api/tasks/{id}", _views.tasks_update),
     Route("DELETE", "/api/tasks/{id}", _views.tasks_delete),
+    Route("GET", "/api/tasks/{id}/data/meta", _views.tasks_data_meta),
     Route("GET", "/api/jobs", _views.jobs_list),
     Route("POST", "/api/jobs", _views.jobs_create),
     Route("GET", "/api/jobs/{id}", _views.jobs_retrieve),

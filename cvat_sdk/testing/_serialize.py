@@ -127,6 +127,15 @@ def task(call: Call, task: Task) -> Json:
             data_compressed_chunk_type="imageset",
             data_original_chunk_type="imageset",
         )
+    elif task.data_id is not None:  # a Data without media, as CVAT has after an upload began
+        body.update(
+            data=task.data_id,
+            size=0,
+            image_quality=task.data_quality,
+            data_chunk_size=None,
+            data_compressed_chunk_type="imageset",
+            data_original_chunk_type="imageset",
+        )
     return body
 
 

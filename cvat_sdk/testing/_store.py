@@ -100,6 +100,10 @@ class Task:
     source_storage: dict[str, Any] | None = None
     target_storage: dict[str, Any] | None = None
     data: TaskData | None = None
+    # CVAT makes a task's Data (size 0) on the first request to its data endpoint; these
+    # are its id and image_quality until media are attached.
+    data_id: int | None = None
+    data_quality: int = 50
     created_date: str = field(default_factory=now)
     updated_date: str = field(default_factory=now)
 

@@ -56,6 +56,8 @@ def task_data(call: Call) -> Reply:
         task = call.store.get(call.store.tasks, call.id, call.me)
         if task.data is not None:
             raise HttpError(400, "Adding more data is not supported", as_is=True)
+        if task.data_id is None:
+            task.data_id = call.store.next_id("data")
     return _uploads.endpoint(call, f"task-{task.id}-data", _finish_task_data)
 
 
@@ -83,6 +85,7 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
     mapping = fields.get("job_file_mapping") or []
     _uploads.add_files(area, form.files)
     area.server_files.extend(_as_list(fields.get("server_files")))
+    task.data_quality = quality  # saved with the request, whatever becomes of the creation
     store = call.store
 
     def work() -> Outcome:
@@ -133,9 +136,8 @@ def attach_data(
     for name, source in files:
         (media_dir / name).parent.mkdir(parents=True, exist_ok=True)
         source.replace(media_dir / name)
-    task.data = TaskData(
-        store.next_id("data"), image_quality, chunk_size, [n for n, _ in files], media_dir
-    )
+    data_id = task.data_id if task.data_id is not None else store.next_id("data")
+    task.data = TaskData(data_id, image_quality, chunk_size, [n for n, _ in files], media_dir)
     task.segment_size = task.segment_size or len(files)
     task.overlap = task.overlap or 0
     if job_sizes is None:

@@ -194,10 +194,6 @@ def tus_options(call: Call) -> Reply:
 
 def tus_chunk(call: Call) -> Reply:
     """HEAD reports an upload's offset; PATCH appends a chunk at exactly that offset."""
-    if call.method == "PATCH":
-        content_type = call.headers.get("Content-Type", "")
-        if content_type.split(";")[0].strip() != "application/offset+octet-stream":
-            raise HttpError(415, f'Unsupported media type "{content_type}" in request.')
     with call.store.lock:
         upload = call.store.tus_uploads.get(call.params["file_id"])
         if upload is not None and upload.collection != call.path.rstrip("/").rsplit("/", 1)[0]:
@@ -217,6 +213,7 @@ def tus_chunk(call: Call) -> Reply:
             )
         if upload is None:  # CVAT reads the missing upload's metadata: AttributeError, 500
             raise server_error()
+        _check_chunk_type(call)
         if upload.busy or call.headers.get("Upload-Offset") != str(upload.offset):
             return Reply.empty(409, TUS_HEADERS)
         upload.busy = True
@@ -241,6 +238,12 @@ def tus_chunk(call: Call) -> Reply:
         204,
         [*TUS_HEADERS, ("Upload-Offset", str(upload.offset)), ("Upload-Filename", upload.filename)],
     )
+
+
+def _check_chunk_type(call: Call) -> None:
+    content_type = call.headers.get("Content-Type", "")
+    if content_type.split(";")[0].strip() != "application/offset+octet-stream":
+        raise HttpError(415, f'Unsupported media type "{content_type}" in request.')
 
 
 def _tus_create(call: Call, key: str, kind: str, import_rq_id: str | None) -> Reply:

@@ -6,12 +6,14 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import _formats, _labels, _listing, _serialize
-from ._http import HttpError, Reply
+from ._http import HttpError, Reply, server_error
 from ._listing import Extract, ListSpec, fields, key, username
 from ._store import Job, Organization, Project, Task, now
 from ._transfers import shuffled as _shuffled
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._http import Call, Json
     from ._store import Label, User
 
@@ -231,6 +233,54 @@ def tasks_update(call: Call) -> Reply:
         _labels.patch_all(call.store, body["labels"], task_id=task.id)
     task.updated_date = now()
     return Reply.json(200, _serialize.task(call, task))
+
+
+def tasks_data_meta(call: Call) -> Reply:
+    """GET /api/tasks/{id}/data/meta: the frames, one per uploaded file (sizes read from PNG
+    headers; other files are 1x1, nothing is decoded)."""
+    task = call.store.get(call.store.tasks, call.id, call.me)
+    data = task.data
+    if data is None:
+        if task.data_id is None:  # CVAT has no Data to read: an AttributeError
+            raise server_error()
+        empty: Json = {"chunks_updated_date": None, "chunk_size": None, "size": 0, "frames": []}
+        return Reply.json(
+            200,
+            {
+                **empty,
+                "image_quality": task.data_quality,
+                "start_frame": 0,
+                "stop_frame": 0,
+                "frame_filter": "",
+                "deleted_frames": [],
+                "included_frames": None,
+            },
+        )
+    frames = []
+    for name in data.files:
+        width, height = _png_size(data.media_dir / name)
+        frames.append({"width": width, "height": height, "name": name, "related_files": 0})
+    body = {
+        "chunks_updated_date": task.created_date,
+        "chunk_size": data.chunk_size,
+        "size": len(data.files),
+        "image_quality": data.image_quality,
+        "start_frame": 0,
+        "stop_frame": max(len(data.files) - 1, 0),
+        "frame_filter": "",
+        "frames": frames,
+        "deleted_frames": [],
+        "included_frames": None,
+    }
+    return Reply.json(200, body)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with path.open("rb") as file:
+        head = file.read(24)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return 1, 1
 
 
 def tasks_delete(call: Call) -> Reply:

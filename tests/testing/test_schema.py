@@ -234,6 +234,7 @@ def exercise_every_route(api: Api) -> None:
         multiple=data,
     )
     api.upload_images(in_project["id"], {"x.png": b"x"})
+    api.ok("GET", f"/api/tasks/{task['id']}/data/meta")
     api.ok("GET", "/api/requests", {"action": "create"})
 
     jobs = api.ok("GET", "/api/jobs", {"task_id": task["id"], "sort": "id"})["results"]

@@ -173,7 +173,7 @@ def test_single_request_multipart_upload(server: FakeCvatServer, api: Api) -> No
         "client_files[1]": ("1.png", b"one"),
     }
     rq_id = api.ok("POST", f"/api/tasks/{task['id']}/data", fields=fields)["rq_id"]
-    assert api.ok("GET", f"/api/tasks/{task['id']}").get("size") is None  # not done before polled
+    assert api.ok("GET", f"/api/tasks/{task['id']}")["size"] == 0  # not done before polled
     assert api.wait(rq_id)["status"] == "finished"
     assert list(server.uploaded_files(task["id"])) == ["2.png", "1.png"]  # as sent
     assert api.call("POST", f"/api/tasks/{task['id']}/data", fields=fields).status == 400

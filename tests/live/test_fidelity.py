@@ -1,0 +1,541 @@
+"""Fidelity of the fake server: each scenario runs on the real CVAT 2.24 and on a
+FakeCvatServer, and what a client can observe must be the same on both.
+
+A scenario is a function of one `Side` (a server) that returns its observations: statuses,
+the shape of error bodies (the keys of a dict, or "str", "list", "text"), headers as patterns
+(ids and uuids replaced by placeholders), rq_id shapes, final request statuses, frame names.
+The comparison is exact, so a fake that became lenient again (accepting what CVAT refuses)
+or stricter (refusing what CVAT takes) fails here. What differs on purpose (messages the fake
+words itself, formats it does not parse) is left out of the observations and listed in
+docs/fake-server-fidelity.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import urllib3
+
+from cvat_sdk._runtime import settings
+from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.core.downloading import download_file
+from cvat_sdk.core.helpers import wait_for_request
+from cvat_sdk.core.uploading import upload_annotations, upload_backup, upload_task_data
+from cvat_sdk.testing import FakeCvatServer
+
+from .support import LiveServer, Trash, png
+
+Obs = dict[str, Any]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ORIGIN = "http://origin.test:9"
+CVAT_XML = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version>'
+    b'<image id="0" name="a.png" width="8" height="8">'
+    b'<box label="cat" occluded="0" xtl="1" ytl="1" xbr="4" ybr="4" z_order="0"></box>'
+    b"</image></annotations>"
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    data: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+    @property
+    def body(self) -> str | list[str] | None:
+        """The shape of the body: a dict's sorted keys, "str" or "list" for a bare JSON value,
+        "text" for a body that is not JSON, None when empty."""
+        if not self.data:
+            return None
+        try:
+            value = json.loads(self.data)
+        except ValueError:
+            return "text"
+        if isinstance(value, dict):
+            return sorted(value)
+        return type(value).__name__
+
+
+@dataclass
+class Side:
+    """One server, spoken to with urllib3 as a plain client would."""
+
+    name: str
+    url: str
+    user: str
+    password: str
+    made: Callable[[str, int], None]  # remembers an object for deletion
+    unique: Callable[[str], str]
+    http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(retries=False))
+    ids: dict[int, str] = field(default_factory=dict)  # object id -> its placeholder
+    last: dict[str, Any] = field(default_factory=dict)  # the last request waited for
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        auth = urllib3.make_headers(basic_auth=f"{self.user}:{self.password}")
+        url = path if path.startswith("http") else self.url + path
+        response = self.http.request(
+            method, url, headers={**auth, **(headers or {})}, redirect=False, **kwargs
+        )
+        headers_ = {k.lower(): v for k, v in response.headers.items()}
+        return Answer(response.status, headers_, response.data)
+
+    def client(self) -> ApiClient:
+        return ApiClient(Configuration(host=self.url, username=self.user, password=self.password))
+
+    def task(self, placeholder: str = "<task>") -> int:
+        body = {"name": self.unique("task"), "labels": [{"name": "cat"}, {"name": "dog"}]}
+        answer = self.call("POST", "/api/tasks", json=body)
+        assert answer.status == 201, answer.data
+        task_id = int(answer.json["id"])
+        self.made("tasks", task_id)
+        self.ids[task_id] = placeholder
+        return task_id
+
+    def norm(self, text: str | None) -> str | None:
+        """`text` with the parts that differ between servers made placeholders: uuids, this
+        side's object ids and its own base URL."""
+        if text is None:
+            return None
+        text = UUID.sub("<uuid>", text.replace(self.url, "<server>"))
+        for object_id, placeholder in self.ids.items():
+            text = re.sub(rf"(?<![\d])(?<!by-){object_id}(?![\d])", placeholder, text)
+        return text
+
+    def wait(self, rq_id: str, timeout: float = 120) -> tuple[set[str], dict[str, Any]]:
+        """Polls a request to its end: (the statuses seen, the last answer)."""
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = self.call("GET", f"/api/requests/{rq_id}")
+            assert answer.status == 200, (rq_id, answer.status, answer.data)
+            request = answer.json
+            seen.add(request["status"])
+            if request["status"] in ("finished", "failed"):
+                self.last = request
+                return seen, request
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name}: {rq_id} did not end")
+
+    def frames(self, task_id: int) -> list[str] | int:
+        answer = self.call("GET", f"/api/tasks/{task_id}/data/meta")
+        if answer.status != 200:
+            return answer.status
+        return [f["name"] for f in answer.json["frames"]]
+
+    # The upload protocol, one request at a time.
+
+    def start(self, path: str) -> int:
+        return self.call("POST", path, headers={"Upload-Start": "true"}).status
+
+    def bulk(self, path: str, files: dict[str, bytes], quality: str | None = "70") -> Answer:
+        fields: dict[str, Any] = {
+            f"client_files[{i}]": (name, data, "image/png")
+            for i, (name, data) in enumerate(files.items())
+        }
+        if quality is not None:
+            fields["image_quality"] = quality
+        return self.call("POST", path, headers={"Upload-Multiple": "true"}, fields=fields)
+
+    def tus_create(self, path: str, name: str, size: int, *, origin: str | None = ORIGIN) -> Answer:
+        metadata = "filename " + base64.b64encode(name.encode()).decode()
+        headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(size),
+            "Upload-Metadata": metadata,
+        }
+        if origin is not None:
+            headers["Origin"] = origin
+        return self.call("POST", path, headers=headers)
+
+    def chunk(self, location: str, data: bytes, offset: int = 0) -> Answer:
+        """PATCH at the Location's path, on this server (the Location names the Origin)."""
+        headers = {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        }
+        return self.call("PATCH", urlsplit(location).path, headers=headers, body=data)
+
+    def tus(self, path: str, name: str, data: bytes) -> tuple[int, int, str | None]:
+        """A whole TUS upload: (creation status, last chunk status, Upload-Filename)."""
+        created = self.tus_create(path, name, len(data))
+        if created.status != 201:
+            return created.status, 0, None
+        done = self.chunk(created.headers["location"], data)
+        return created.status, done.status, done.headers.get("upload-filename")
+
+    def finish(self, path: str, **kwargs: Any) -> Answer:
+        return self.call("POST", path, headers={"Upload-Finish": "true"}, **kwargs)
+
+
+def ended(side: Side, answer: Answer) -> Obs:
+    """A finish's answer and, if it started a request, how that request ended."""
+    obs: Obs = {"finish": answer.status, "finish_body": answer.body}
+    if answer.status == 202 and answer.data:
+        rq_id = answer.json["rq_id"]
+        seen, request = side.wait(rq_id)
+        obs.update(
+            rq_id=side.norm(rq_id),
+            statuses_ok=seen <= {"queued", "started", "finished", "failed"},
+            status=request["status"],
+            operation=operation(request["operation"], side),
+            result_id=isinstance(request.get("result_id"), int),
+        )
+    return obs
+
+
+def operation(request_operation: dict[str, Any], side: Side) -> dict[str, Any]:
+    return {k: side.norm(str(v)) if k.endswith("_id") else v for k, v in request_operation.items()}
+
+
+# Scenarios: each returns what a client sees.
+
+
+def bulk_needs_image_quality(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    without = side.bulk(path, {"a.png": images["a.png"]}, quality=None)
+    out_of_range = side.bulk(path, {"a.png": images["a.png"]}, quality="101")
+    return {
+        "start": side.start(path),
+        "without": (without.status, without.json if without.status == 400 else None),
+        "out_of_range": (out_of_range.status, out_of_range.body),
+        "with": side.bulk(path, {"a.png": images["a.png"]}).status,
+    }
+
+
+def tus_location_and_lifecycle(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    data = images["a.png"]
+    no_origin = side.tus_create(path, "n.png", len(data), origin=None)
+    created = side.tus_create(path, "c.png", len(data))
+    location = created.headers.get("location", "")
+    head = side.call("HEAD", urlsplit(location).path)
+    stale = side.chunk(location, data[:5], offset=3)
+    done = side.chunk(location, data)
+    head_after = side.call("HEAD", urlsplit(location).path)
+    patch_after = side.chunk(location, data)
+    no_type = side.call("PATCH", urlsplit(location).path, headers={"Upload-Offset": "0"})
+    return {
+        "no_origin": (no_origin.status, no_origin.body),
+        "created": created.status,
+        "location": side.norm(location),
+        "upload_filename": created.headers.get("upload-filename"),
+        "tus_max_size": created.headers.get("tus-max-size"),
+        "head": (head.status, head.headers.get("upload-offset"), head.headers.get("upload-length")),
+        "stale": (stale.status, stale.body),
+        "done": (done.status, done.headers.get("upload-offset") == str(len(data))),
+        "done_name": done.headers.get("upload-filename"),
+        "head_after": head_after.status,
+        "patch_after": patch_after.status,
+        "no_content_type": (no_type.status, no_type.body),
+        "unsafe": side.tus_create(path, "../x.png", 3).body,
+        "empty": side.tus_create(path, "e.png", 0).status,
+        "too_big": side.tus_create(path, "f.png", 26843545601).status,
+        "options": side.call("OPTIONS", path).status,
+    }
+
+
+def upload_start_clears_nothing(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    side.start(path)
+    first = side.bulk(path, {"a.png": images["a.png"]}).status
+    again = side.start(path)
+    second = side.bulk(path, {"b.png": images["b.png"]}).status
+    tus = side.tus(path, "c.png", images["c.png"])
+    obs = ended(side, side.finish(path, json={"image_quality": 70}))
+    return {"bulk": (first, again, second), "tus": tus, **obs, "frames": side.frames(task)}
+
+
+def data_names_are_registered_once(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    side.start(path)
+    obs: Obs = {
+        "bulk": side.bulk(path, {"a.png": images["a.png"]}).status,
+        "bulk_again": side.bulk(path, {"a.png": images["a.png"]}).status,
+        "tus_same_name": side.tus(path, "a.png", images["a.png"]),
+        "tus": side.tus(path, "c.png", images["c.png"]),
+        "bulk_after_tus": side.bulk(path, {"c.png": images["c.png"]}).status,
+        "nested_bulk": side.bulk(path, {"dir/d.png": images["b.png"]}).status,  # -> d.png
+    }
+    # two uploads of one name at once: both are created; the second is renamed when done
+    one = side.tus_create(path, "e.png", len(images["a.png"]))
+    two = side.tus_create(path, "e.png", len(images["a.png"]))
+    names = [side.chunk(c.headers["location"], images["a.png"]) for c in (one, two)]
+    obs["concurrent"] = [(a.status, a.headers.get("upload-filename")) for a in names]
+    obs.update(ended(side, side.finish(path, json={"image_quality": 70})))
+    obs["frames"] = side.frames(task)
+    return obs
+
+
+def data_retry_after_a_refused_finish(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    side.start(path)
+    obs: Obs = {
+        "tus": side.tus(path, "t.png", images["a.png"]),
+        "bulk": side.bulk(path, {"b.png": images["b.png"]}).status,
+    }
+    refused = side.finish(path, json={})
+    obs["refused"] = (refused.status, refused.json)
+    side.start(path)
+    obs["retry_tus"] = side.tus_create(path, "t.png", len(images["a.png"])).status
+    obs["retry_bulk"] = side.bulk(path, {"b.png": images["b.png"]}).status
+    obs.update(ended(side, side.finish(path, json={"image_quality": 70})))
+    obs["frames"] = side.frames(task)
+    return obs
+
+
+def local_files_with_server_files(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    fields = {
+        "image_quality": "70",
+        "client_files[0]": ("a.png", images["a.png"], "image/png"),
+        "server_files[0]": "missing-on-the-share.png",
+    }
+    path = f"/api/tasks/{task}/data/"
+    answer = side.call(
+        "POST", path, headers={"Upload-Start": "true", "Upload-Finish": "true"}, fields=fields
+    )
+    obs = ended(side, answer)
+    request = side.call("GET", f"/api/requests/create:task-{task}").json
+    message = request["message"]
+    obs["message"] = (
+        message.startswith("FileNotFoundError: [Errno 2] No such file or directory: '"),
+        message.endswith("/a.png'\n"),  # the share is searched for every name, first in order
+    )
+    obs["size"] = side.call("GET", f"/api/tasks/{task}").json.get("size")
+    # no media at all: a failed request too
+    empty = side.task("<empty>")
+    nothing = side.finish(f"/api/tasks/{empty}/data/", json={"image_quality": 70})
+    obs["empty"] = ended(side, nothing)
+    last = side.call("GET", f"/api/requests/create:task-{empty}").json
+    obs["empty_message"] = last["message"]
+    return obs
+
+
+def annotation_import_names(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    data = side.call(
+        "POST",
+        f"/api/tasks/{task}/data/",
+        headers={"Upload-Start": "true", "Upload-Finish": "true"},
+        fields={"image_quality": "70", "client_files[0]": ("a.png", images["a.png"], "image/png")},
+    )
+    created = ended(side, data)
+    path = f"/api/tasks/{task}/annotations/"
+    query = "?format=CVAT+1.1&filename=ann.xml"
+    side.start(path + query)
+    obs: Obs = {"data": created["status"], "tus": side.tus(path, "ann.xml", CVAT_XML)}
+    again = side.tus_create(path, "ann.xml", len(CVAT_XML))
+    obs["same_name"] = (again.status, again.json if again.status == 409 else None)
+    for fmt in ("NOPE", "CVAT+for+images+1.1"):  # an export name is not an import format
+        refused = side.finish(f"{path}?format={fmt}&filename=ann.xml")
+        obs[f"finish_{fmt}"] = (refused.status, refused.body)
+    side.start(path + query)
+    obs["retry"] = side.tus_create(path, "ann.xml", len(CVAT_XML)).status
+    missing = side.finish(f"{path}?format=CVAT+1.1&filename=other.xml")
+    obs["missing"] = (missing.status, missing.json if missing.status == 400 else None)
+    in_form = side.call(
+        "POST", path + "?format=CVAT+1.1", fields={"annotation_file": ("x.xml", CVAT_XML)}
+    )
+    obs["in_form"] = (in_form.status, in_form.body)
+    obs["import"] = ended(side, side.finish(path + query))
+    obs["after_import"] = side.tus(path, "ann.xml", CVAT_XML)
+    return obs
+
+
+def export_downloaded_once(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    data = side.call(
+        "POST",
+        f"/api/tasks/{task}/data/",
+        fields={"image_quality": "70", "client_files[0]": ("a.png", images["a.png"], "image/png")},
+    )
+    obs: Obs = {"data": ended(side, data)["status"]}
+    export = f"/api/tasks/{task}/dataset/export?format=CVAT+for+images+1.1&save_images=true"
+    first = side.call("POST", export)
+    again = side.call("POST", export)
+    rq_id = first.json["rq_id"]
+    obs["rq_id"] = side.norm(rq_id)
+    obs["again"] = (again.status, again.json == first.json)
+    _seen, request = side.wait(rq_id)
+    obs["status"] = request["status"]
+    obs["operation"] = operation(request["operation"], side)
+    url = request["result_url"]
+    obs["result_url"] = side.norm(url)
+    download = side.call("GET", url)
+    disposition = download.headers.get("content-disposition", "")
+    obs["download"] = (download.status, download.headers.get("content-type"))
+    stamp = r"\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}"
+    pattern = rf'attachment; filename="task_.*_dataset_{stamp}_cvat for images 1\.1\.zip"'
+    obs["disposition"] = bool(re.fullmatch(pattern, disposition))
+    second = side.call("GET", url)
+    obs["second"] = (second.status, second.body, second.data[:26])
+    obs["request_after"] = side.call("GET", f"/api/requests/{rq_id}").status
+    unknown = side.call("POST", f"/api/tasks/{task}/dataset/export?format=NOPE")
+    obs["unknown_format"] = (unknown.status, unknown.json)
+    return obs
+
+
+def backup_round_trip(side: Side, images: dict[str, bytes]) -> Obs:
+    task = side.task()
+    data = side.call(
+        "POST",
+        f"/api/tasks/{task}/data/",
+        fields={
+            "image_quality": "70",
+            "client_files[0]": ("a.png", images["a.png"], "image/png"),
+            "client_files[1]": ("b.png", images["b.png"], "image/png"),
+        },
+    )
+    obs: Obs = {"data": ended(side, data)["status"]}
+    exported = side.call("POST", f"/api/tasks/{task}/backup/export")
+    obs["rq_id"] = side.norm(exported.json["rq_id"])
+    _, request = side.wait(exported.json["rq_id"])
+    obs["result_url"] = side.norm(request["result_url"])
+    archive = side.call("GET", request["result_url"])
+    obs["download"] = archive.status
+    obs["second"] = side.call("GET", request["result_url"]).status
+
+    path = "/api/tasks/backup/"
+    side.start(path + "?filename=my.zip")
+    created = side.tus_create(path, "my.zip", len(archive.data))
+    name = created.headers.get("upload-filename", "")
+    obs["upload_filename"] = bool(
+        re.fullmatch(rf"cvat-backup-my\.zip-by-{side.user}[a-z0-9_]{{8}}\.zip", name)
+    )
+    obs["location"] = side.norm(created.headers.get("location"))
+    obs["chunk"] = side.chunk(created.headers["location"], archive.data).status
+    obs["same_name"] = side.tus_create(path, "my.zip", 10).status  # backups never collide
+    wrong = side.finish(path + "?filename=my.zip")
+    obs["sent_name"] = (wrong.status, wrong.json if wrong.status == 400 else None)
+    obs["restore"] = ended(side, side.finish(f"{path}?filename={name}"))
+    restored = side.last.get("result_id")
+    if isinstance(restored, int):
+        side.made("tasks", restored)
+        obs["restored_frames"] = side.frames(restored)
+    obs["used_up"] = side.finish(f"{path}?filename={name}").status
+    return obs
+
+
+def helper_flows(side: Side, images: dict[str, bytes], tmp_path: Path) -> Obs:
+    """The SDK's helpers, end to end: data in bulk and through TUS, an annotation import,
+    a backup export downloaded and restored."""
+    folder = tmp_path / side.name
+    folder.mkdir()
+    paths = []
+    for name, content in images.items():
+        (folder / name).write_bytes(content)
+        paths.append(folder / name)
+    obs: Obs = {}
+    with side.client() as client:
+        task = side.task()
+        request = upload_task_data(client, task, paths)
+        obs["data"] = (str(request.status), side.norm(request.id))
+        obs["frames"] = side.frames(task)
+        (folder / "ann.xml").write_bytes(CVAT_XML)
+        imported = upload_annotations(
+            client, "tasks", task, folder / "ann.xml", format_name="CVAT 1.1"
+        )
+        obs["import"] = (str(imported.status), side.norm(imported.id))
+        export, _ = client.tasks_api.create_backup_export(task)
+        done = wait_for_request(client, export.rq_id)
+        target = download_file(client, str(done.result_url), folder / "backup.zip")
+        restored = upload_backup(client, "tasks", target)
+        side.made("tasks", restored)
+        obs["restored_frames"] = side.frames(restored)
+    return obs
+
+
+SCENARIOS = [
+    bulk_needs_image_quality,
+    tus_location_and_lifecycle,
+    upload_start_clears_nothing,
+    data_names_are_registered_once,
+    data_retry_after_a_refused_finish,
+    local_files_with_server_files,
+    annotation_import_names,
+    export_downloaded_once,
+    backup_round_trip,
+]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("images")
+    return {  # sizes that differ, so that a BULK_FILE_MAX can fall between them
+        f"{letter}.png": png(folder / f"{letter}.png", 8 * size, 8 * size, seed=size).read_bytes()
+        for size, letter in enumerate("abc", start=1)
+    }
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeCvatServer]:
+    with FakeCvatServer(polls_to_finish=2) as server:
+        yield server
+
+
+def sides(live: LiveServer, trash: Trash, fake: FakeCvatServer) -> tuple[Side, Side]:
+    real = Side("real", live.url, live.user, live.password, trash.add, trash.name)
+    made: list[tuple[str, int]] = []
+    imitation = Side(
+        "fake",
+        fake.url,
+        "admin",
+        "password",
+        lambda kind, object_id: made.append((kind, object_id)),
+        trash.name,
+    )
+    return real, imitation
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
+def test_the_fake_answers_as_cvat(
+    scenario: Callable[[Side, dict[str, bytes]], Obs],
+    live: LiveServer,
+    trash: Trash,
+    fake: FakeCvatServer,
+    images: dict[str, bytes],
+) -> None:
+    real, imitation = sides(live, trash, fake)
+    assert scenario(imitation, images) == scenario(real, images)
+
+
+def test_the_helpers_work_alike(
+    live: LiveServer,
+    trash: Trash,
+    fake: FakeCvatServer,
+    images: dict[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Files above BULK_FILE_MAX go through TUS: with a limit between the images' sizes,
+    one upload uses both ways."""
+    sizes = sorted(len(data) for data in images.values())
+    monkeypatch.setattr(settings, "BULK_FILE_MAX", sizes[0])
+    real, imitation = sides(live, trash, fake)
+    assert helper_flows(imitation, images, tmp_path) == helper_flows(real, images, tmp_path)
