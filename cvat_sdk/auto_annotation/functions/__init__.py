@@ -1,0 +1,1 @@
+"""Predefined detection functions, one module each (usable with ``--function-module``)."""
