@@ -102,26 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     logger = _logger(stderr, args.debug)
     ctx = Context(options=args, stdout=stdout, stderr=stderr, logger=logger)
+    failure: BaseException | None = None
     try:
         args._command.run(ctx, args)
         stdout.flush()
+    except BrokenPipeError:  # `cvat-cli task ls | head`: the reader left; not an error
+        pass
+    except (Exception, KeyboardInterrupt) as error:
+        failure = error
+    try:
+        ctx.close()  # before the error, so that it stays the last line
+    except Exception:  # closing the session must not hide the command's outcome
+        if args.debug:
+            logger.exception("closing the session failed")
     except KeyboardInterrupt:
+        failure = failure or KeyboardInterrupt()
+    if isinstance(failure, KeyboardInterrupt):
         print(f"{PROG}: interrupted", file=stderr)
         return 130
-    except CliError as error:
-        _report(stderr, error, args.debug)
-        return error.exit_code
-    except BrokenPipeError:  # `cvat-cli task ls | head`: the reader left; not an error
-        return 0
-    except Exception as error:
-        _report(stderr, error, args.debug)
-        return 1
-    finally:
-        try:
-            ctx.close()
-        except Exception:  # closing the session must not hide the command's outcome
-            if args.debug:
-                logger.exception("closing the session failed")
+    if failure is not None:
+        _report(stderr, failure, args.debug)
+        return failure.exit_code if isinstance(failure, CliError) else 1
     return 0
 
 

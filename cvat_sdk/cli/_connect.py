@@ -40,7 +40,8 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.exit(message=f"{_version()}\n")
+        print(_version())
+        parser.exit()
 
 
 def _default_user() -> str:
@@ -131,6 +132,22 @@ def resolve_auth(auth: str | None) -> Auth:
     return user, password
 
 
+def _use_token(client: Client, token: str) -> None:
+    """A personal access token (``Bearer``) where the server's schema has them; on older
+    servers such as CVAT 2.24 the token is the key ``POST /api/auth/login`` returns, sent as
+    ``Token <key>`` (``Client.use_access_token`` would send ``Bearer``, which they refuse).
+    A value that names its scheme (``Token ...``, ``Bearer ...``) is sent as given."""
+    configuration = client.api_client.configuration
+    token = token.strip()
+    if token.split(" ", 1)[0] in ("Token", "Bearer"):
+        client.api_client.set_default_header("Authorization", token)
+    elif any(s.name == "accessTokenAuth" for s in configuration.auth_schemes):
+        client.use_access_token(token)
+    else:
+        configuration.api_key["tokenAuth"] = token
+        configuration.api_key_prefix["tokenAuth"] = "Token"
+
+
 def build_client(options: argparse.Namespace, logger: logging.Logger) -> Client:
     """Connect, authenticate and set the organization, as the common options say."""
     from cvat_sdk._runtime.exceptions import ApiException
@@ -147,8 +164,8 @@ def build_client(options: argparse.Namespace, logger: logging.Logger) -> Client:
     client = Client(address, logger=logger, config=config, check_server_version=False)
     try:
         if isinstance(auth, str):
-            client.use_access_token(auth)
-            who = "the access token"
+            _use_token(client, auth)
+            who = f"the token in {TOKEN_ENV}"
         else:
             who = auth[0]
             try:

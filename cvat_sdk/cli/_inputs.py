@@ -126,17 +126,15 @@ def require_format(client: Client, name: str, *, kind: str) -> None:
     if name in known:
         return
     other = exporters if kind == "import" else importers
-    hint = (
-        f" (it is an {'export' if kind == 'import' else 'import'} format)" if name in other else ""
-    )
-    close = [n for n in known if n.lower().split()[0] == name.lower().split()[0]] if name else []
-    suggestion = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
-    raise CliError(
-        f"the server cannot {kind} the format {name!r}{hint}{suggestion} "
-        f"(see the server's list of {kind} formats: {len(known)} of them, e.g. {known[0]!r})"
-        if known
-        else f"the server knows no {kind} formats"
-    )
+    opposite = "export" if kind == "import" else "import"
+    hint = f" (it is an {opposite} format)" if name in other else ""
+    first = name.lower().split()[0] if name.strip() else ""
+    close = [n for n in known if n.lower().split()[0] == first]
+    if close:
+        hint += f"; did you mean {' or '.join(repr(n) for n in close[:4])}?"
+    else:
+        hint += f"; it knows {', '.join(repr(n) for n in known[:6])}..." if known else ""
+    raise CliError(f"the server cannot {kind} the format {name!r}{hint}")
 
 
 def retrieve(repo: Any, kind: str, obj_id: int) -> Any:
