@@ -203,6 +203,8 @@ class Client:
 
     ``url`` may omit the scheme (``localhost:8080``): https is tried first, then http. The
     server's version is checked once it is found (``check_server_version=False`` skips it).
+    ``api_client_class`` is the low-level client to use, e.g. one generated from the
+    schema of another server version (the installed one by default).
     """
 
     def __init__(

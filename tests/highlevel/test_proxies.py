@@ -250,6 +250,7 @@ def test_task_backup_round_trip(hl: Client, images: list[Path], tmp_path: Path) 
     task = hl.tasks.create_from_data(SPEC, resources=images)
     progress = Recorder()
     path = task.download_backup(tmp_path / "backup.zip", pbar=progress)
+    assert path == tmp_path / "backup.zip"
     assert progress.advanced == path.stat().st_size > 0
     restored = hl.tasks.create_from_backup(path)
     assert restored.id != task.id and restored.name == task.name
@@ -288,3 +289,25 @@ def test_users_and_organizations(hl: Client) -> None:
     assert hl.organizations.retrieve(org.id).name == "Org 2"
     org.remove()
     assert hl.organizations.list() == []
+
+
+def test_entity_fields_are_typed_for_type_checkers(tmp_path: Path) -> None:
+    """Fields come from the generated ``I<Model>`` classes, so mypy knows them (and refuses
+    names no model has), without a forwarding ``__getattr__`` it could see."""
+    api = pytest.importorskip("mypy.api")
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from cvat_sdk import make_client\n"
+        "with make_client('localhost', credentials=('u', 'p')) as client:\n"
+        "    task = client.tasks.retrieve(1)\n"
+        "    reveal_type(task.size)\n"
+        "    reveal_type(client.jobs.retrieve(1).stage)\n"
+        "    reveal_type(task.get_jobs()[0])\n"
+        "    task.sizes\n"
+    )
+    out, _, status = api.run(["--strict", "--no-incremental", str(script)])
+    assert 'Revealed type is "int"' in out
+    assert "JobStage" in out
+    assert 'Revealed type is "cvat_sdk.core.proxies.jobs.Job"' in out
+    assert '"Task" has no attribute "sizes"' in out
+    assert status == 1 and out.count("error:") == 1, out

@@ -132,11 +132,24 @@ class DownloadBackupMixin(Entity):
         *,
         status_check_period: float | None = None,
         pbar: ProgressReporter | None = None,
-    ) -> Path:
-        rq, _ = self.api.create_backup_export(self.id)
+        location: str | None = None,
+        cloud_storage_id: int | None = None,
+    ) -> Path | None:
+        """Back up to ``filename``, or to cloud storage with ``location="cloud_storage"``
+        (returns None)."""
+        options: dict[str, Any] = {}
+        if location is not None:
+            options["location"] = location
+        if cloud_storage_id is not None:
+            options["cloud_storage_id"] = cloud_storage_id
+        if location == "cloud_storage":
+            options["filename"] = os.fspath(filename)
+        rq, _ = self.api.create_backup_export(self.id, **options)
         request, _ = self._client.wait_for_completion(
             rq.rq_id, status_check_period=status_check_period, log_prefix=f"backup of {self!r}"
         )
+        if location == "cloud_storage":
+            return None
         result_url = request.get("result_url")
         if not result_url:
             raise CvatSdkException(f"backup {rq.rq_id} finished without a file to download")

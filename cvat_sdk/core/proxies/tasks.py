@@ -153,12 +153,12 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
         If attaching data or importing fails (or is interrupted), the task is removed (keep
         it with ``keep_on_failure=True``) and ``TaskCreationError`` says what failed.
         """
-        self._check_data(resources, resource_type, data_params)
+        files = self._check_data(resources, resource_type, data_params)
         task = self.create(spec)
         step = "attaching data"
         try:
             task.upload_data(
-                resources,
+                files,
                 resource_type=resource_type,
                 params=data_params,
                 pbar=pbar,
@@ -185,7 +185,7 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
 
     def _check_data(
         self, resources: Sequence[PathLike] | None, resource_type: Any, data_params: Any
-    ) -> None:
+    ) -> Sequence[PathLike]:
         """Refuse what would fail after the task exists: nothing is created for bad input."""
         if not isinstance(resource_type, ResourceType):
             raise ApiValueError("must be a ResourceType", ["resource_type"])
@@ -203,6 +203,7 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
             models_of(self._client.api_client).DataRequest(**values)
         except (ApiValueError, ApiTypeError) as error:
             raise type(error)(f"data_params.{error}") from None
+        return resources
 
     def create_from_backup(
         self,
