@@ -3,12 +3,14 @@ failures, lazy listing, and the number of requests each flow costs."""
 
 from __future__ import annotations
 
+import _thread
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from cvat_sdk import Client
+from cvat_sdk import Client, Config
 from cvat_sdk.core.exceptions import BackgroundRequestFailed
 from cvat_sdk.core.proxies.jobs import Job
 from cvat_sdk.core.proxies.tasks import ResourceType, Task, TaskCreationError
@@ -311,3 +313,14 @@ def test_entity_fields_are_typed_for_type_checkers(tmp_path: Path) -> None:
     assert 'Revealed type is "cvat_sdk.core.proxies.jobs.Job"' in out
     assert '"Task" has no attribute "sizes"' in out
     assert status == 1 and out.count("error:") == 1, out
+
+
+def test_ctrl_c_during_creation_removes_the_task_and_stays_a_keyboard_interrupt(
+    config: Config, images: list[Path]
+) -> None:
+    with FakeCvatServer(polls_to_finish=10_000) as server, Client(server.url, config=config) as hl:
+        hl.login(("admin", "password"))
+        threading.Timer(0.5, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            hl.tasks.create_from_data(SPEC, resources=images)
+        assert hl.tasks.list() == []
