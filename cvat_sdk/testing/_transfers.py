@@ -352,7 +352,7 @@ def _relabel(data: Any, mapping: IdMap) -> Any:
 def export(call: Call, target: str, *, dataset: bool) -> Reply:
     """POST .../dataset/export (a dataset; annotations only unless save_images) or
     .../backup/export: a background request whose result is a zip file. Asked again while
-    it runs, CVAT answers the same rq_id (202) and starts nothing new."""
+    it is queued or running, CVAT refuses (409); once it ended, it starts it anew."""
     record: Project | Task | Job = call.store.get(_table(call.store, target), call.id, call.me)
     if isinstance(record, Task) and record.data is None:
         raise HttpError(400, "Exporting a task without data is not allowed")
@@ -370,7 +370,7 @@ def export(call: Call, target: str, *, dataset: bool) -> Reply:
     rq_id = request_id("export", target, record.id, subresource, fmt=fmt, user=call.me)
     running = store.requests.get(rq_id)
     if running is not None and not running.done:
-        return Reply.json(202, {"rq_id": rq_id})
+        raise HttpError(409, "Export request is being processed", as_is=True)
     operation = {
         "type": f"export:{subresource}",
         "target": target,

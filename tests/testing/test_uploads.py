@@ -324,7 +324,7 @@ def test_export_and_download(server: FakeCvatServer, api: Api) -> None:
     rq_id = api.ok("POST", f"/api/tasks/{task['id']}/dataset/export", query)["rq_id"]
     assert rq_id == f"export:task-{task['id']}-dataset-in-COCO_1@0-format-by-1"
     again = api.call("POST", f"/api/tasks/{task['id']}/dataset/export", query)
-    assert (again.status, again.json()) == (202, {"rq_id": rq_id})  # the same, still running
+    assert (again.status, again.json()) == (409, "Export request is being processed")
     early = api.call("GET", f"/api/tasks/{task['id']}/dataset", {**query, "action": "download"})
     assert (early.status, early.data) == (400, b"Dataset export has not been finished yet")
     unknown = api.call("POST", f"/api/tasks/{task['id']}/dataset/export", {"format": "X"})
