@@ -9,6 +9,7 @@ reads the result without waiting for the request sees what CVAT would show mid-w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ._http import HttpError, Reply
@@ -74,6 +75,16 @@ class BackgroundRequest:
         except HttpError as e:  # the same validation that answers 400 to a request
             self.status, self.message = "failed", e.message
 
+    def _expiry_date(self) -> str | None:
+        """When CVAT would drop the ended request: its end plus the queue's result (or
+        failure) TTL."""
+        if not self.done or self.finished_date is None:
+            return None
+        action = self.operation["type"].split(":")[0]
+        ttl = _TTLS.get((action, self.status), _TTLS[("", self.status)])
+        ended = datetime.fromisoformat(self.finished_date.replace("Z", "+00:00"))
+        return (ended + ttl).isoformat().replace("+00:00", "Z")
+
     def render(self) -> Json:
         progress = {"queued": 0.0, "started": 0.5, "finished": 1.0}.get(self.status)
         return {
@@ -85,11 +96,24 @@ class BackgroundRequest:
             "created_date": self.created_date,
             "started_date": self.started_date,
             "finished_date": self.finished_date,
-            "expiry_date": None,
+            "expiry_date": self._expiry_date(),
             "owner": {"id": self.owner.id, "username": self.owner.username},
             "result_url": self.result_url if self.status == "finished" else None,
             "result_id": self.outcome.result_id,
         }
+
+
+# How long CVAT 2.24 keeps an ended request: (action, status) -> TTL ("" for any action).
+_TTLS = {
+    ("export", "finished"): timedelta(days=1),  # the export cache's TTL
+    ("export", "failed"): timedelta(days=1),
+    ("import", "finished"): timedelta(hours=1),
+    ("import", "failed"): timedelta(days=30),
+    ("create", "finished"): timedelta(seconds=500),  # RQ's default result TTL
+    ("create", "failed"): timedelta(days=30),
+    ("", "finished"): timedelta(seconds=500),
+    ("", "failed"): timedelta(days=365),
+}
 
 
 def request_id(

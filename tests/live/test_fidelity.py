@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -202,8 +203,20 @@ def ended(side: Side, answer: Answer) -> Obs:
             status=request["status"],
             operation=operation(request["operation"], side),
             result_id=isinstance(request.get("result_id"), int),
+            kept_for=kept_for(request),
         )
     return obs
+
+
+def kept_for(request: dict[str, Any]) -> float | None:
+    """How long the server keeps an ended request (expiry_date - finished_date), in hours."""
+    if not request.get("expiry_date") or not request.get("finished_date"):
+        return None
+    expiry, finished = (
+        datetime.fromisoformat(request[k].replace("Z", "+00:00"))
+        for k in ("expiry_date", "finished_date")
+    )
+    return round((expiry - finished).total_seconds() / 3600, 2)
 
 
 def operation(request_operation: dict[str, Any], side: Side) -> dict[str, Any]:
@@ -298,6 +311,29 @@ def data_names_are_registered_once(side: Side, images: dict[str, bytes]) -> Obs:
     obs["concurrent"] = [(a.status, a.headers.get("upload-filename")) for a in names]
     obs.update(ended(side, side.finish(path, json={"image_quality": 70})))
     obs["frames"] = side.frames(task)
+    return obs
+
+
+def nested_tus_name(side: Side, images: dict[str, bytes]) -> Obs:
+    """CVAT moves a finished upload to its name in the upload directory, which has no
+    subdirectories: the last chunk of "dogs/x.png" fails, and so does the task creation."""
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    data = images["a.png"]
+    created = side.tus_create(path, "dogs/x.png", len(data))
+    last = side.chunk(created.headers["location"], data)
+    head = side.call("HEAD", urlsplit(created.headers["location"]).path)
+    obs: Obs = {
+        "created": (created.status, created.headers.get("upload-filename")),
+        "last_chunk": last.status,
+        "head": (head.status, head.headers.get("upload-offset") == str(len(data))),
+    }
+    obs.update(ended(side, side.finish(path, json={"image_quality": 70})))
+    message = side.last.get("message", "")
+    obs["message"] = (
+        message.startswith("FileNotFoundError: [Errno 2] No such file or directory: '"),
+        message.endswith("/raw/dogs/x.png'\n"),
+    )
     return obs
 
 
@@ -400,6 +436,7 @@ def export_downloaded_once(side: Side, images: dict[str, bytes]) -> Obs:
     _seen, request = side.wait(rq_id)
     obs["status"] = request["status"]
     obs["operation"] = operation(request["operation"], side)
+    obs["kept_for"] = kept_for(request)
     url = request["result_url"]
     obs["result_url"] = side.norm(url)
     download = side.call("GET", url)
@@ -491,6 +528,7 @@ SCENARIOS = [
     tus_location_and_lifecycle,
     upload_start_clears_nothing,
     data_names_are_registered_once,
+    nested_tus_name,
     data_retry_after_a_refused_finish,
     local_files_with_server_files,
     annotation_import_names,
