@@ -394,7 +394,7 @@ def test_whole_suite_with_a_client_of_another_schema(
     finish(start_generation(SCHEMA_DIR / SKEW_SCHEMAS[version], site), f"generating {version}")
     (site / "tests").mkdir()
     shutil.copy(repo / "tests" / "__init__.py", site / "tests")
-    for folder in ("live", "support", "contract"):
+    for folder in ("live", "support", "contract", "highlevel"):
         shutil.copytree(repo / "tests" / folder, site / "tests" / folder)
     shutil.copy(repo / "pyproject.toml", site)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -411,3 +411,80 @@ def test_whole_suite_with_a_client_of_another_schema(
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
     assert done.returncode == 0, done.stdout[-6000:]
     assert " passed" in summary and "failed" not in summary, summary
+
+
+@pytest.fixture
+def own_user(live: LiveServer) -> Iterator[tuple[str, str]]:
+    """A user of this test alone: CVAT keeps one REST token per user and any logout deletes
+    it, so a token-based client (the official SDK) of a user others log in and out as fails
+    at random. Deleted at the end, with anything it still owns."""
+    import uuid
+
+    name = f"hl{uuid.uuid4().hex[:10]}"
+    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
+    from cvat_sdk.api_client import ApiClient, Configuration
+
+    # registering opens a session of the new user: on a client of its own
+    with ApiClient(Configuration(host=live.url)) as anonymous:
+        anonymous.auth_api.create_register(
+            {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password1": password,
+                "password2": password,
+                "first_name": "high",
+                "last_name": "level",
+            }
+        )
+    with live.client() as admin:
+        try:
+            yield name, password
+        finally:
+            for kind in ("tasks", "projects"):
+                api = getattr(admin, f"{kind}_api")
+                for item in api.list(owner=name)[0].results:  # left over by a failed run
+                    api.destroy(item.id)
+            (user,) = admin.users_api.list(username=name)[0].results
+            admin.users_api.destroy(user.id)
+
+
+def _run_flow(env: dict[str, str], live: LiveServer, user: tuple[str, str], work: Path) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    flow = Path(__file__).resolve().parents[1] / "highlevel" / "_flow.py"
+    work.mkdir()
+    address = urlsplit(live.url)
+    host, port = address.hostname or "", str(address.port or 80)
+    done = subprocess.run(
+        [sys.executable, str(flow), host, port, *user, str(work), f"eqv-{work.name}"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_same_flow_same_server_state_as_the_official_sdk(
+    live: LiveServer, own_user: tuple[str, str], tmp_path: Path
+) -> None:
+    """The documented flow of ``tests/highlevel/_flow.py`` (a project, a task from data in
+    predefined order, annotations, a job update, an export, a backup restored, frames)
+    through both SDKs on this server: the same server state, and the same files."""
+
+    from tests.support import oracle
+
+    problem = oracle.ensure_installed()
+    assert not problem, problem
+    ours_env = oracle.python_environment(Path(__file__).resolve().parents[2])  # this cvat_sdk
+    ours = _run_flow(ours_env, live, own_user, tmp_path / "ours")
+    official = _run_flow(oracle.environment(), live, own_user, tmp_path / "official")
+    assert "cleanup_errors" not in ours and "cleanup_errors" not in official
+    assert ours == official
+    assert ours["task"]["frames"] == ["c.png", "a.png", "b.png"]
+    assert ours["task"]["jobs"] == ["validation"] and len(ours["task"]["shapes"]) == 3
