@@ -18,7 +18,8 @@ import pytest
 from cvat_sdk.cli import LEGACY_ALIASES, build_parser
 from cvat_sdk.testing import FakeCvatServer
 
-from .conftest import ROOT, FakeCli, cli_env, run_cli
+from .conftest import FakeCli
+from .support import ROOT, cli_env, run_cli
 
 LABELS = '[{"name": "cat"}, {"name": "dog"}]'
 
