@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, total_ordering
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cvat_sdk._runtime.client import _cause_chain
 from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError
@@ -530,7 +530,11 @@ def make_client(
     if port is not None:
         if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
             raise ApiValueError(f"must be a TCP port number, got {port!r}", ["port"])
-        url = f"{url}:{int(port)}"
+        parts = urlsplit(url if "://" in url else f"//{url}")
+        if parts.port is not None:
+            raise ApiValueError(f"{host!r} already names a port", ["port"])
+        netloc = f"{parts.netloc}:{int(port)}"
+        url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).removeprefix("//")
     client = Client(url, config=config, check_server_version=check_server_version)
     try:
         if credentials is not None:

@@ -106,6 +106,8 @@ def test_nothing_listening_names_both_attempts() -> None:
 def test_make_client_checks_its_arguments() -> None:
     with pytest.raises(ApiValueError, match="port"):
         make_client("localhost", port="80a")
+    with pytest.raises(ApiValueError, match="already names a port"):
+        make_client("http://localhost:8080", port=8080)
     with pytest.raises(ApiValueError, match="access_token"):
         make_client("localhost", credentials=("a", "b"), access_token="t")
     with pytest.raises(ApiValueError, match="credentials"):

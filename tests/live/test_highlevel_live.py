@@ -230,6 +230,30 @@ def test_task_annotations_crud_and_exports_twice_in_a_row(
     assert any(n.endswith(".png") for n in zipfile.ZipFile(with_images).namelist())
 
 
+def test_create_from_data_with_annotations_and_a_failed_import(
+    hl: Client, trash: Trash, task_with_data: Task, tmp_path: Path
+) -> None:
+    """``annotation_path`` imports after the data (default format "CVAT 1.1", the name the
+    server imports under); a file the server cannot import removes the new task."""
+    task_with_data.set_annotations(_annotations(task_with_data.get_labels()[0].id))
+    exported = task_with_data.export_dataset(FORMATS[0], tmp_path / "a.zip", include_images=False)
+    assert exported is not None
+    files = [png(tmp_path / f"f{i}.png", 24, 18, seed=i) for i in range(3)]  # the same frames
+    spec = {"name": trash.name(), "labels": [{"name": "car"}, {"name": "bike"}]}
+    task = hl.tasks.create_from_data(spec, resources=files, annotation_path=exported)
+    trash.add("tasks", task.id)
+    assert len(task.get_annotations().shapes) == 2
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<annotations><image id='0' name='nowhere.png'")  # cut short
+    with pytest.raises(TaskCreationError, match="importing annotations failed") as caught:
+        hl.tasks.create_from_data(
+            {**spec, "name": trash.name()}, resources=files, annotation_path=broken
+        )
+    trash.add("tasks", caught.value.task_id)
+    with pytest.raises(NotFoundException):
+        hl.tasks.retrieve(caught.value.task_id)
+
+
 def test_job_annotations_update_and_issues(
     hl: Client, task_with_data: Task, tmp_path: Path
 ) -> None:

@@ -93,7 +93,7 @@ class ProjectsRepo(
         spec: Any,
         *,
         dataset_path: PathLike = "",
-        dataset_format: str = "CVAT XML 1.1",
+        dataset_format: str = "CVAT 1.1",
         status_check_period: float | None = None,
         pbar: ProgressReporter | None = None,
     ) -> Project:

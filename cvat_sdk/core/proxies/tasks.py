@@ -142,7 +142,7 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
         resource_type: ResourceType = ResourceType.LOCAL,
         data_params: Any = None,
         annotation_path: PathLike = "",
-        annotation_format: str = "CVAT XML 1.1",
+        annotation_format: str = "CVAT 1.1",
         status_check_period: float | None = None,
         pbar: ProgressReporter | None = None,
         keep_on_failure: bool = False,
