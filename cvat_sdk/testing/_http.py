@@ -83,7 +83,8 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, data: object, headers: Iterable[tuple[str, str]] = ()) -> Reply:
-        return cls(status, json.dumps(data).encode(), JSON_CONTENT_TYPE, list(headers))
+        body = json.dumps(data, separators=(",", ":")).encode()  # compact, as DRF renders
+        return cls(status, body, JSON_CONTENT_TYPE, list(headers))
 
     @classmethod
     def empty(cls, status: int, headers: Iterable[tuple[str, str]] = ()) -> Reply:

@@ -33,16 +33,16 @@ _UNSUPPORTED_SOURCES = ("remote_files", "cloud_storage_id")
 # Where a CVAT in its Docker image keeps the share and the tasks' data (named in messages).
 SHARE_ROOT = "/home/django/share"
 DATA_ROOT = "/home/django/data/data"
-# Where CVAT 2.24 puts an export's result, spelled as in the schema (slash included).
+# Where CVAT 2.24 puts an export's result: the v1 endpoint, reversed without a final slash.
 _RESULT_PATHS = {
-    ("project", "dataset"): "/api/projects/{}/dataset/",
+    ("project", "dataset"): "/api/projects/{}/dataset",
     ("project", "annotations"): "/api/projects/{}/annotations",
     ("project", "backup"): "/api/projects/{}/backup",
     ("task", "dataset"): "/api/tasks/{}/dataset",
-    ("task", "annotations"): "/api/tasks/{}/annotations/",
+    ("task", "annotations"): "/api/tasks/{}/annotations",
     ("task", "backup"): "/api/tasks/{}/backup",
     ("job", "dataset"): "/api/jobs/{}/dataset",
-    ("job", "annotations"): "/api/jobs/{}/annotations/",
+    ("job", "annotations"): "/api/jobs/{}/annotations",
 }
 T = TypeVar("T")
 IdMap = dict[str, dict[int, int]]  # "label_id" or "spec_id" -> old id -> new id
@@ -213,7 +213,7 @@ def import_annotations(call: Call, target: str) -> Reply:
                 _annotations.replace(call.store, _annotations.jobs_of(call.store, record), objects)
             return Outcome()
 
-        operation = {"type": "import:annotations", "target": target, f"{target}_id": record.id}
+        operation = {"type": "import:annotations", "target": target, **_ids(record)}
         return start(call, rq_id, operation, work)
 
     key = f"{target}-{record.id}-annotations"
@@ -371,12 +371,7 @@ def export(call: Call, target: str, *, dataset: bool) -> Reply:
     running = store.requests.get(rq_id)
     if running is not None and not running.done:
         raise HttpError(409, "Export request is being processed", as_is=True)
-    operation = {
-        "type": f"export:{subresource}",
-        "target": target,
-        f"{target}_id": record.id,
-        "format": fmt,
-    }
+    operation = {"type": f"export:{subresource}", "target": target, **_ids(record), "format": fmt}
     result_path = _RESULT_PATHS[target, subresource].format(record.id)
     result_url = call.url(result_path, {**call.query, "action": "download"})
     return start(call, rq_id, operation, work, result_url=result_url)
@@ -452,6 +447,13 @@ def _table(store: Store, target: str) -> dict[int, Any]:
         "job": store.jobs,
     }
     return tables[target]
+
+
+def _ids(record: Project | Task | Job) -> dict[str, int]:
+    """The ids a request's operation names: a job's request names its task too."""
+    if isinstance(record, Job):
+        return {"job_id": record.id, "task_id": record.task_id}
+    return {"project_id" if isinstance(record, Project) else "task_id": record.id}
 
 
 def _check_exists(store: Store, target: str, record: object) -> None:

@@ -259,7 +259,15 @@ def tasks_data_meta(call: Call) -> Reply:
     frames = []
     for name in data.files:
         width, height = _png_size(data.media_dir / name)
-        frames.append({"width": width, "height": height, "name": name, "related_files": 0})
+        frames.append(
+            {
+                "width": width,
+                "height": height,
+                "name": name,
+                "related_files": 0,
+                "has_related_context": False,
+            }
+        )
     body = {
         "chunks_updated_date": task.created_date,
         "chunk_size": data.chunk_size,

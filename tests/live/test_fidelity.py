@@ -82,7 +82,7 @@ class Side:
     made: Callable[[str, int], None]  # remembers an object for deletion
     unique: Callable[[str], str]
     http: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(retries=False))
-    ids: dict[int, str] = field(default_factory=dict)  # object id -> its placeholder
+    ids: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, id) -> placeholder
     last: dict[str, Any] = field(default_factory=dict)  # the last request waited for
 
     def call(
@@ -109,7 +109,7 @@ class Side:
         assert answer.status == 201, answer.data
         task_id = int(answer.json["id"])
         self.made("tasks", task_id)
-        self.ids[task_id] = placeholder
+        self.ids["task", task_id] = placeholder
         return task_id
 
     def norm(self, text: str | None) -> str | None:
@@ -120,9 +120,9 @@ class Side:
         text = UUID.sub("<uuid>", text.replace(self.url, "<server>"))
 
         def known(found: re.Match[str]) -> str:
-            return found[1] + self.ids.get(int(found[2]), found[2])
+            return found[1] + found[2] + self.ids.get((found[1], int(found[3])), found[3])
 
-        return re.sub(r"(tasks/|task-|task_id=)(\d+)", known, text)
+        return re.sub(r"(task|project|job)(s/|-|_id=)(\d+)", known, text)
 
     def wait(self, rq_id: str, timeout: float = 120) -> tuple[set[str], dict[str, Any]]:
         """Polls a request to its end: (the statuses seen, the last answer)."""
@@ -221,7 +221,7 @@ def kept_for(request: dict[str, Any]) -> float | None:
 
 def operation(request_operation: dict[str, Any], side: Side) -> dict[str, Any]:
     return {
-        k: side.ids.get(v, v) if k.endswith("_id") and isinstance(v, int) else v
+        k: side.ids.get((k[: -len("_id")], v), v) if isinstance(v, int) else v
         for k, v in request_operation.items()
     }
 
@@ -414,6 +414,64 @@ def annotation_import_names(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+def project_and_job_transfers(side: Side, images: dict[str, bytes]) -> Obs:
+    """A project's dataset import (in the finish's form, or uploaded before), a project
+    backup without a file, a job's annotation import and exports."""
+    answer = side.call("POST", "/api/projects", json={"name": side.unique("project")})
+    project = int(answer.json["id"])
+    side.made("projects", project)
+    side.ids["project", project] = "<project>"
+    path = f"/api/projects/{project}/dataset/"
+    in_form = side.call(
+        "POST", path + "?format=COCO+1.0", fields={"dataset_file": ("d.zip", b"not a dataset")}
+    )
+    obs: Obs = {"in_form": (in_form.status, side.norm(in_form.json.get("rq_id")))}
+    side.wait(in_form.json["rq_id"])  # how it ends is not compared: the fake reads no formats
+    side.start(path + "?format=COCO+1.0&filename=d.zip")
+    obs["tus"] = side.tus(path, "d.zip", b"not a dataset")
+    # an import of the project ended, so the name is free again (the file is dropped)
+    obs["tus_again"] = side.tus_create(path, "d.zip", 5).status
+    for name, query in (("bad_format", "NOPE"), ("dropped", "COCO+1.0")):
+        refused = side.finish(f"{path}?format={query}&filename=d.zip")
+        obs[name] = (refused.status, refused.json)
+    nothing = side.call("POST", "/api/projects/backup/")
+    obs["backup_without_file"] = (nothing.status, nothing.json)
+    named = side.finish("/api/tasks/backup/?filename=nope.zip")
+    obs["backup_unknown_name"] = (named.status, named.json)
+
+    task = side.task()
+    data = side.call(
+        "POST",
+        f"/api/tasks/{task}/data/",
+        fields={"image_quality": "70", "client_files[0]": ("a.png", images["a.png"], "image/png")},
+    )
+    side.wait(data.json["rq_id"])
+    job = int(side.call("GET", f"/api/jobs?task_id={task}").json["results"][0]["id"])
+    side.ids["job", job] = "<job>"
+    jobs = f"/api/jobs/{job}/annotations/"
+    obs["job_tus"] = side.tus(jobs, "j.xml", CVAT_XML)
+    obs["job_import"] = ended(side, side.finish(jobs + "?format=CVAT+1.1&filename=j.xml"))
+    used = side.finish(jobs + "?format=CVAT+1.1&filename=j.xml")
+    obs["job_file_used"] = (used.status, used.json)
+    urls = {}
+    for target, target_id, query in (
+        ("jobs", job, "format=COCO+1.0"),
+        ("jobs", job, "format=COCO+1.0&save_images=true"),
+        ("tasks", task, "format=COCO+1.0"),
+        ("projects", project, "format=COCO+1.0&save_images=true"),
+        ("projects", project, "format=COCO+1.0"),
+    ):
+        export = side.call("POST", f"/api/{target}/{target_id}/dataset/export?{query}")
+        _, request = side.wait(export.json["rq_id"])
+        urls[query + " " + target] = (
+            request["status"],
+            side.norm(request["result_url"]),
+            operation(request["operation"], side),
+        )
+    obs["result_urls"] = urls
+    return obs
+
+
 def export_downloaded_once(side: Side, images: dict[str, bytes]) -> Obs:
     task = side.task()
     data = side.call(
@@ -532,6 +590,7 @@ SCENARIOS = [
     data_retry_after_a_refused_finish,
     local_files_with_server_files,
     annotation_import_names,
+    project_and_job_transfers,
     export_downloaded_once,
     backup_round_trip,
 ]
