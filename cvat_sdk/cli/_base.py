@@ -87,9 +87,13 @@ class Context:
         print(text, file=self.stdout)
 
     def close(self) -> None:
+        """Release the connections, without logging out (as the official CLI does not):
+        CVAT's logout also deletes the user's one API token, which would cut off every
+        other client of the same user that authenticates with it (scripts, SDK sessions,
+        other CLI runs). The session expires on the server by itself."""
         if self._client is not None:
             client, self._client = self._client, None
-            client.close()
+            client.api_client.close()
 
 
 class Command:

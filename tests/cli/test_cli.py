@@ -641,3 +641,13 @@ def test_progress_only_on_a_terminal(cli: FakeCli, images: list[Path], tmp_path:
     assert done.returncode == 0
     assert done.stdout == b""
     assert b"downloading [" in shown and b"100%" in shown
+
+
+def test_the_session_is_not_logged_out(server: FakeCvatServer) -> None:
+    """CVAT's logout deletes the user's API token: a CLI run must not cut off the user's
+    other clients that authenticate with it."""
+    token = server.issue_token("admin")
+    run_cli("--auth", "admin:password", "--server-host", server.url, "task", "ls").ok()
+    assert server.count_requests("POST", "/api/auth/logout") == 0
+    env = cli_env(CVAT_ACCESS_TOKEN=token)
+    run_cli("--server-host", server.url, "task", "ls", env=env).ok()
