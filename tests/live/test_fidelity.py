@@ -277,7 +277,26 @@ def tus_location_and_lifecycle(side: Side, images: dict[str, bytes]) -> Obs:
         "empty": side.tus_create(path, "e.png", 0).status,
         "too_big": side.tus_create(path, "f.png", 26843545601).status,
         "options": side.call("OPTIONS", path).status,
+        # behind a proxy that names the host, the Location is built from the request instead
+        "forwarded": side.norm(
+            side.call(
+                "POST",
+                path + "?x=1",
+                headers={**tus_headers("g.png", 3), "X-Forwarded-Host": "localhost"},
+            ).headers.get("location")
+        ),
+        # joined as a URL: without the final slash, the id replaces the last segment
+        "no_slash": side.norm(
+            side.call(
+                "POST", path.rstrip("/"), headers={**tus_headers("h.png", 3), "Origin": ORIGIN}
+            ).headers.get("location")
+        ),
     }
+
+
+def tus_headers(name: str, size: int) -> dict[str, str]:
+    metadata = "filename " + base64.b64encode(name.encode()).decode()
+    return {"Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": metadata}
 
 
 def upload_start_clears_nothing(side: Side, images: dict[str, bytes]) -> Obs:
