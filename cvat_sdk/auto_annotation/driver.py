@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -264,12 +265,23 @@ def annotate_task(
         pending.clear()
         state["sent_frames"] = frames_done
 
-    total = len(dataset.samples)
+    samples = dataset.samples
+    total = len(samples)
     reporter.start(total)
+    # the next frame is decoded while the function works on this one
+    prefetch = ThreadPoolExecutor(max_workers=1)
     try:
-        for sample in dataset.samples:
+        upcoming = prefetch.submit(samples[0].media.load_image) if samples else None
+        for position, sample in enumerate(samples):
+            assert upcoming is not None
+            image = upcoming.result()
+            upcoming = (
+                prefetch.submit(samples[position + 1].media.load_image)
+                if position + 1 < total
+                else None
+            )
             context = _Context(sample.frame_name, conf_threshold, conv_mask_to_poly)
-            shapes = function.detect(context, sample.media.load_image())
+            shapes = function.detect(context, image)
             pending.extend(_convert(shapes, maps, sample.frame_index, conv_mask_to_poly))
             done += 1
             reporter.advance(1)
@@ -286,4 +298,5 @@ def annotate_task(
             error.add_note(note)
         raise
     finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
         reporter.finish()

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class TaskCache:
 
     def __init__(self, cache_dir: Path, host: str, task_id: int) -> None:
         self.root = Path(cache_dir) / "servers" / server_key(host) / "tasks" / str(task_id)
+        self._lock = threading.Lock()  # parts are fetched in parallel; one manifest
 
     # --- JSON documents with the task version they were fetched for ----------------------
     def _manifest(self) -> dict[str, Any]:
@@ -76,14 +78,13 @@ class TaskCache:
 
     def write(self, name: str, data: bytes, version: str) -> None:
         write_atomic(self.root / f"{name}.json", data)
-        manifest = self._manifest()
-        manifest[name] = version
-        write_atomic(self.root / "manifest.json", json.dumps(manifest).encode())
+        self.set_version(name, version)
 
     def set_version(self, name: str, version: str) -> None:
-        manifest = self._manifest()
-        manifest[name] = version
-        write_atomic(self.root / "manifest.json", json.dumps(manifest).encode())
+        with self._lock:
+            manifest = self._manifest()
+            manifest[name] = version
+            write_atomic(self.root / "manifest.json", json.dumps(manifest).encode())
 
     def raw_version(self, name: str) -> str | None:
         """A manifest entry without a file of its own (the chunks' date)."""

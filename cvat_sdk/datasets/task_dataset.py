@@ -10,7 +10,10 @@ from __future__ import annotations
 import enum
 import io
 import json
+import os
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -78,6 +81,41 @@ def _pil_image() -> Any:
     return require("PIL.Image", "pytorch", "decoding frames (cvat_sdk.datasets)")
 
 
+#: Chunks kept open per process (reading a zip's directory costs about 1 ms per open).
+OPEN_CHUNKS = 16
+_open_chunks: OrderedDict[Path, tuple[zipfile.ZipFile, list[str]]] = OrderedDict()
+_open_chunks_lock = threading.Lock()
+_open_chunks_pid = os.getpid()
+
+
+def _open_chunk(path: Path) -> tuple[zipfile.ZipFile, list[str]]:
+    """An open chunk and its member names in frame order, reused while it stays among the
+    last ``OPEN_CHUNKS`` used (per process: a forked data loader worker opens its own)."""
+    global _open_chunks_pid
+    with _open_chunks_lock:
+        if _open_chunks_pid != os.getpid():
+            _open_chunks.clear()  # the parent's handles share file offsets with it
+            _open_chunks_pid = os.getpid()
+        found = _open_chunks.get(path)
+        if found is not None:
+            _open_chunks.move_to_end(path)
+            return found
+        archive = zipfile.ZipFile(path)
+        found = (archive, sorted(archive.namelist()))
+        _open_chunks[path] = found
+        while len(_open_chunks) > OPEN_CHUNKS:
+            _, (oldest, _) = _open_chunks.popitem(last=False)
+            oldest.close()
+        return found
+
+
+def _forget_open_chunks(root: Path) -> None:
+    """Close the chunks under ``root`` (they are about to be replaced)."""
+    with _open_chunks_lock:
+        for path in [p for p in _open_chunks if root in p.parents]:
+            _open_chunks.pop(path)[0].close()
+
+
 @dataclass(frozen=True)
 class _ChunkMember:
     """Frame ``index`` of a zip chunk (members are named in frame order)."""
@@ -86,9 +124,8 @@ class _ChunkMember:
     index: int
 
     def load_bytes(self) -> bytes:
-        with zipfile.ZipFile(self.chunk) as archive:
-            names = sorted(archive.namelist())
-            return archive.read(names[self.index])
+        archive, names = _open_chunk(self.chunk)
+        return archive.read(names[self.index])
 
     def load_image(self) -> PIL.Image.Image:
         image = _pil_image().open(io.BytesIO(self.load_bytes()))
@@ -157,12 +194,18 @@ class TaskDataset:
         loader = _Loader(client, cache, task_id, update_policy)
         task = loader.task(_task_json)
         self.task = task  # models.TaskRead, as the server (or the cache) has it
-        meta = loader.meta(task)
-        self.labels: Sequence[Any] = list(_labels) if _labels is not None else loader.labels(task)
-        annotations = loader.annotations(task) if load_annotations else None
-        video = str(task.get("data_original_chunk_type") or "") == "video"
-        indices = _frame_indices(meta)
-        media = loader.media(task, meta, indices, video=video)
+        # labels and annotations are fetched while the meta and then the media are
+        with ThreadPoolExecutor(max_workers=2) as side:
+            labels_job = side.submit(loader.labels, task) if _labels is None else None
+            annotations_job = side.submit(loader.annotations, task) if load_annotations else None
+            meta = loader.meta(task)
+            video = str(task.get("data_original_chunk_type") or "") == "video"
+            indices = _frame_indices(meta)
+            media = loader.media(task, meta, indices, video=video)
+            self.labels: Sequence[Any] = (
+                labels_job.result() if labels_job is not None else list(_labels or [])
+            )
+            annotations = annotations_job.result() if annotations_job is not None else None
         names = _frame_names(meta, indices, video=video)
         by_frame = _by_frame(annotations) if annotations is not None else None
         self.samples: Sequence[Sample] = [
@@ -281,6 +324,7 @@ class _Loader:
             # chunks stay valid while the server's chunk date stays the same
             chunks_date = str(json.loads(raw).get("chunks_updated_date") or "")
             if self.cache.raw_version("media") != chunks_date:
+                _forget_open_chunks(self.cache.root)
                 self.cache.drop_media()
                 self.cache.set_version("media", chunks_date)
         return meta
@@ -350,6 +394,7 @@ class _Loader:
                 _parse_response=False,
             )
             write_atomic(missing[number], bytes(response.data))
+            _forget_open_chunks(missing[number].parent)
 
         numbers = sorted(missing)
         workers = min(MEDIA_DOWNLOAD_WORKERS, settings.POOL_MAXSIZE, len(numbers))

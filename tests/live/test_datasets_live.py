@@ -5,6 +5,8 @@ loopback proxy in front of the server."""
 
 from __future__ import annotations
 
+import io
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -290,3 +292,95 @@ def test_project_subsets_filter_and_request_counts(
     start = len(proxy.log)
     offline = ProjectVisionDataset(hl, project.id, update_policy=UpdatePolicy.NEVER)
     assert _requests_since(proxy, start) == [] and len(offline) == 6
+
+
+def _riff(fourcc: bytes, data: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
+
+
+def _mjpeg_avi(path: Path, frames: list[np.ndarray], fps: int = 5) -> Path:
+    """A Motion-JPEG AVI (every frame a key frame), written without a video library."""
+    height, width = frames[0].shape[:2]
+    jpegs = []
+    for frame in frames:
+        out = io.BytesIO()
+        Image.fromarray(frame).save(out, format="JPEG", quality=95)
+        jpegs.append(out.getvalue())
+    count, biggest = len(jpegs), max(len(j) for j in jpegs)
+    avih = struct.pack(
+        "<14I",
+        1_000_000 // fps,
+        biggest * fps,
+        0,
+        0x10,
+        count,
+        0,
+        1,
+        biggest,
+        width,
+        height,
+        0,
+        0,
+        0,
+        0,
+    )
+    strh = b"vidsMJPG" + struct.pack(
+        "<IHHIIIIIIII4h",
+        0,
+        0,
+        0,
+        0,
+        1,
+        fps,
+        0,
+        count,
+        biggest,
+        0xFFFFFFFF,
+        0,
+        0,
+        0,
+        width,
+        height,
+    )
+    strf = struct.pack(
+        "<IiiHH4sIiiII", 40, width, height, 1, 24, b"MJPG", width * height * 3, 0, 0, 0, 0
+    )
+    stream = _riff(b"LIST", b"strl" + _riff(b"strh", strh) + _riff(b"strf", strf))
+    header = _riff(b"LIST", b"hdrl" + _riff(b"avih", avih) + stream)
+    movi, index = b"", b""
+    for jpeg in jpegs:
+        index += b"00dc" + struct.pack("<III", 0x10, 4 + len(movi), len(jpeg))
+        movi += _riff(b"00dc", jpeg)
+    body = b"AVI " + header + _riff(b"LIST", b"movi" + movi) + _riff(b"idx1", index)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def test_video_task(hl: Client, trash: Trash, proxy: TcpProxy, tmp_path: Path) -> None:
+    """Video tasks work too (the official SDK refuses them): frames are fetched one by one
+    as the server decodes them, in original quality."""
+    frames = [np.full((48, 64, 3), (30 * i, 100, 200 - 20 * i), dtype=np.uint8) for i in range(7)]
+    video = _mjpeg_avi(tmp_path / "clip.avi", frames)
+    task = hl.tasks.create_from_data(
+        {"name": trash.name(), "labels": LABELS}, [video], data_params={"chunk_size": 3}
+    )
+    trash.add("tasks", task.id)
+    assert task.data_original_chunk_type == "video"
+    car = task.get_labels()[0].id
+    task.set_annotations(
+        {"version": 0, "tags": [{"frame": 5, "label_id": car}], "shapes": [], "tracks": []}
+    )
+    dataset = TaskVisionDataset(hl, task.id, target_transform=ExtractSingleLabelIndex())
+    assert len(dataset) == 7
+    samples = TaskDataset(hl, task.id).samples
+    assert [s.frame_name for s in samples] == [f"frame_{i:06d}" for i in range(7)]
+    for i, frame in enumerate(frames):
+        image = np.asarray(samples[i].media.load_image()).astype(int)
+        assert image.shape == frame.shape
+        assert np.abs(image - frame).mean() < 3  # JPEG in the video: close, not equal
+        served = np.asarray(Image.open(task.get_frame(i, quality="original"))).astype(int)
+        assert np.array_equal(image, served)  # what the server decodes, unchanged
+    assert dataset[5][1].item() == 0
+    start = len(proxy.log)
+    assert len(TaskVisionDataset(hl, task.id, update_policy=UpdatePolicy.NEVER)) == 7
+    assert _requests_since(proxy, start) == []
