@@ -3,8 +3,10 @@ endpoints: bytes kept as sent, file names, concurrency, progress and failures.""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +29,29 @@ class MediaServer:
         self.active = 0
         self.most_active = 0
         self.missing: set[int] = set()
+        self.data_requests: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
 
     def __call__(self, request: Recorded) -> Reply:
         query = dict(request.query)
+        if "type" in query:
+            self.data_requests.append((request.path.split("/")[3], query["type"], query["number"]))
         if request.path in ("/api/tasks/1", "/api/jobs/1"):
             return Reply.json({"id": 1, "name": "media", "size": 8})
+        if request.path == "/api/tasks/2":  # an image task whose originals come in chunks
+            return Reply.json({"id": 2, "size": 20, "data_original_chunk_type": "imageset"})
+        if request.path.startswith("/api/tasks/2/data/meta"):
+            meta = {"chunk_size": 8, "size": 20, "start_frame": 0, "stop_frame": 19}
+            return Reply.json({**meta, "frame_filter": "", "frames": [], "deleted_frames": []})
+        if request.path.startswith("/api/tasks/2/data") and query.get("type") == "chunk":
+            number = int(query["number"])
+            assert query["quality"] == "original"
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for frame in range(8 * number, min(8 * number + 8, 20)):
+                    body, ext = (PNG, "png") if frame % 2 else (JPEG, "jpg")
+                    archive.writestr(f"{frame - 8 * number:06d}.{ext}", body + str(frame).encode())
+            return Reply(200, buffer.getvalue(), {"Content-Type": "application/zip"})
         if request.path.endswith("/preview"):
             return Reply(200, JPEG, {"Content-Type": "image/jpeg"})
         if request.path.rstrip("/").endswith("/data") and query.get("type") == "chunk":
@@ -143,3 +162,27 @@ def test_an_extension_of_the_type_sent_keeps_the_bytes(client: Client, tmp_path:
     task = client.tasks.retrieve(1)
     (kept,) = task.download_frames([0], outdir=tmp_path, image_extension="jpg")
     assert kept.name == "frame_000000.jpg" and kept.read_bytes() == JPEG + b"0"
+
+
+def test_original_frames_of_an_image_task_come_a_chunk_at_a_time(
+    client: Client, media: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 frames in chunks of 8: six frames of chunk 0 and two of chunk 2's four come in their
+    chunks; frame 9, one of chunk 1's eight, is not worth its chunk and comes alone."""
+    task = client.tasks.retrieve(2)
+    progress = Counter()
+    wanted = [5, 0, 1, 2, 3, 4, 9, 5, 18, 17]  # unordered, with a repeat
+    paths = task.download_frames(wanted, outdir=tmp_path, pbar=progress)
+    assert [p.name for p in paths] == [
+        f"frame_{i:06d}{'.png' if i % 2 else '.jpg'}" for i in wanted
+    ]
+    assert [p.read_bytes() for p in paths] == [
+        (PNG if i % 2 else JPEG) + str(i).encode() for i in wanted
+    ]
+    assert (progress.total, progress.done) == (10, 10)
+    assert sorted(media.data_requests) == [
+        ("2", "chunk", "0"),
+        ("2", "chunk", "2"),
+        ("2", "frame", "9"),
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({p.name for p in paths})

@@ -10,10 +10,11 @@ import io
 import mimetypes
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from urllib3.exceptions import HTTPError
 
@@ -59,7 +60,7 @@ def rq_id_of(response: HTTPResponse) -> str:
         ) from error
 
 
-def _stream_to(response: HTTPResponse, out: SupportsWrite, method: str, url: str) -> int:
+def _stream_to(response: Any, out: SupportsWrite, method: str, url: str) -> int:
     """Copy a streamed answer's body to ``out`` as it arrives; returns the bytes written."""
     written = 0
     try:
@@ -69,7 +70,9 @@ def _stream_to(response: HTTPResponse, out: SupportsWrite, method: str, url: str
     except (HTTPError, OSError) as error:
         raise ApiConnectionError(method, url, error) from None
     finally:
-        response.release_conn()
+        release = getattr(response, "release_conn", None)  # also reads zip members
+        if release is not None:
+            release()
     return written
 
 
@@ -280,6 +283,10 @@ class MediaMixin(Entity):
         endpoint = self.api.partial_update_data_meta_endpoint
         endpoint(id=self.id, **{body_param(endpoint): {"deleted_frames": list(ids)}})
 
+    #: Whether original frames may come in chunks (task chunks are numbered by frame; job
+    #: chunks are not, so jobs fetch frame by frame).
+    _frames_from_chunks: ClassVar[bool] = False
+
     def download_frames(
         self,
         frame_ids: Iterable[int],
@@ -294,9 +301,11 @@ class MediaMixin(Entity):
         """Save frames to ``outdir`` as ``filename_pattern`` names them; returns the paths.
 
         The bytes are written as the server sends them (for ``quality="original"`` images,
-        the uploaded files), with ``max_workers`` requests at a time. ``frame_ext`` is
-        ``image_extension`` when given (``".jpg"``), else the extension of the type the
-        server sent. Progress counts frames.
+        the uploaded files), with ``max_workers`` requests at a time. Original frames of an
+        image task come a chunk at a time (one request for up to ``chunk_size`` frames)
+        where enough frames of the chunk are wanted. ``frame_ext`` is ``image_extension``
+        when given (``".jpg"``), else the extension of the type the server sent. Progress
+        counts frames.
         """
         _check_quality(quality)
         ids = [int(i) for i in frame_ids]
@@ -309,33 +318,57 @@ class MediaMixin(Entity):
             )
         directory = Path(outdir)
         directory.mkdir(parents=True, exist_ok=True)
+        positions: dict[int, list[int]] = {}
+        for index, frame_id in enumerate(ids):
+            positions.setdefault(frame_id, []).append(index)
+        plan = self._chunk_plan(sorted(positions), quality)
+        in_chunks = {f for frames, _, _ in plan.values() for f in frames}
         reporter = pbar or NullProgress()
         reporter.start(len(ids))
         paths: list[Path | None] = [None] * len(ids)
 
-        def fetch(index: int) -> None:
-            frame_id = ids[index]
+        def save(frame_id: int, source: Any, media_type: str) -> None:
+            frame_ext = extension or _extension_for(media_type)
+            target = directory / filename_pattern.format(frame_id=frame_id, frame_ext=frame_ext)
+            _write_file(source, target, convert_to=extension, received=_extension_for(media_type))
+            for index in positions[frame_id]:
+                paths[index] = target
+                reporter.advance(1)
+
+        def fetch_frame(frame_id: int) -> None:
             response = self._data(type="frame", number=frame_id, quality=quality)
             received = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-            frame_ext = extension or _extension_for(received)
-            target = directory / filename_pattern.format(frame_id=frame_id, frame_ext=frame_ext)
-            handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            save(frame_id, response, received)
+
+        def fetch_chunk(number: int, frames: list[int], first: int, count: int) -> None:
+            response = self._data(type="chunk", number=number, quality="original")
+            handle, partial = tempfile.mkstemp(prefix=".chunk.", suffix=".zip", dir=directory)
             try:
                 with os.fdopen(handle, "wb") as out:
-                    _stream_to(response, out, "GET", f"{self!r} frame {frame_id}")
-                if extension is not None and _extension_for(received) != extension:
-                    _convert(Path(partial), extension)
-                Path(partial).replace(target)
-            except BaseException:
+                    _stream_to(response, out, "GET", f"{self!r} chunk {number}")
+                with zipfile.ZipFile(partial) as archive:
+                    members = archive.infolist()
+                    if len(members) != count:
+                        raise CvatSdkException(
+                            f"chunk {number} of {self!r} holds {len(members)} files where "
+                            f"{count} frames were expected"
+                        )
+                    for frame_id in frames:
+                        member = members[frame_id - first]
+                        media_type = mimetypes.guess_type(member.filename)[0] or ""
+                        with archive.open(member) as source:
+                            save(frame_id, source, media_type)
+            finally:
                 Path(partial).unlink(missing_ok=True)
-                raise
-            paths[index] = target
-            reporter.advance(1)
 
         try:
-            workers = min(max_workers, settings.POOL_MAXSIZE, max(1, len(ids)))
+            workers = min(max_workers, settings.POOL_MAXSIZE, max(1, len(positions)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures: list[Future[None]] = [pool.submit(fetch, i) for i in range(len(ids))]
+                futures: list[Future[None]] = [
+                    pool.submit(fetch_chunk, number, frames, first, count)
+                    for number, (frames, first, count) in plan.items()
+                ]
+                futures += [pool.submit(fetch_frame, f) for f in positions if f not in in_chunks]
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failed = next((f for f in done if f.exception() is not None), None)
                 if failed is not None:
@@ -345,6 +378,49 @@ class MediaMixin(Entity):
         finally:
             reporter.finish()
         return [p for p in paths if p is not None]
+
+    def _chunk_plan(
+        self, frame_ids: list[int], quality: str
+    ) -> dict[int, tuple[list[int], int, int]]:
+        """The original chunks worth fetching whole: chunk number -> (its wanted frames, its
+        first frame, its frame count). Only for image tasks whose frames are the data's own
+        (no start frame, no step), and only where at least a quarter of a chunk's frames are
+        wanted (a chunk costs one request instead of one per frame, at most 4x the bytes)."""
+        model = self._model
+        if not self._frames_from_chunks or quality != "original" or len(frame_ids) < 2:
+            return {}
+        if str(model.get("data_original_chunk_type") or "") != "imageset":
+            return {}
+        meta = self.get_meta()
+        size, total = meta.get("chunk_size"), meta.get("size")
+        if not size or not total or meta.get("start_frame") or meta.get("frame_filter"):
+            return {}
+        wanted: dict[int, list[int]] = {}
+        for frame_id in frame_ids:
+            if 0 <= frame_id < total:
+                wanted.setdefault(frame_id // size, []).append(frame_id)
+        plan = {}
+        for number, frames in wanted.items():
+            first = number * size
+            count = min(size, total - first)
+            if len(frames) * 4 >= count:
+                plan[number] = (frames, first, count)
+        return plan
+
+
+def _write_file(source: Any, target: Path, *, convert_to: str | None, received: str) -> None:
+    """Copy a readable (an answer being received, a zip member) to ``target`` through a
+    temporary file beside it, re-encoding only when ``convert_to`` is another image type."""
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            _stream_to(source, out, "GET", str(target.name))
+        if convert_to is not None and received != convert_to:
+            _convert(Path(partial), convert_to)
+        Path(partial).replace(target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/bmp": ".bmp", "image/tiff": ".tif"}

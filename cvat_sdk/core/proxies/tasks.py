@@ -78,6 +78,7 @@ class Task(
 ):
     _api_name = "tasks_api"
     _upload_kind = "tasks"
+    _frames_from_chunks = True
 
     def upload_data(
         self,
