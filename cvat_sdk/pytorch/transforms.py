@@ -166,7 +166,7 @@ class ExtractInstanceMasks:
                 bitmap = np.asarray(canvas, dtype=bool)
             else:
                 continue
-            masks.append(torch.from_numpy(np.ascontiguousarray(bitmap)))
+            masks.append(torch.from_numpy(np.array(bitmap, dtype=bool)))
             labels.append(target.label_id_to_index[int(shape.label_id)])
         stacked = torch.stack(masks) if masks else torch.zeros((0, height, width), dtype=torch.bool)
         return image, InstanceMasks(masks=stacked, labels=torch.tensor(labels, dtype=torch.long))
