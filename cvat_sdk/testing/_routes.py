@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import _annotations as ann
-from . import _auth, _transfers, _views
+from . import _auth, _media, _transfers, _views
 from ._http import Call, HttpError, Reply
 from ._transfers import export, import_annotations, import_backup, import_dataset, task_data
 from ._uploads import tus_chunk, tus_options
@@ -153,6 +153,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/projects/{id}/backup", _download("project", "backup")),
     Route("GET", "/api/tasks/{id}/dataset", _download("task", "dataset")),
     Route("GET", "/api/tasks/{id}/backup", _download("task", "backup")),
+    # Media: the data meta, frames and chunks
+    Route("GET", "/api/tasks/{id}/data/meta", _media.data_meta),
+    Route("GET", "/api/tasks/{id}/data/", _media.data),
     Route("GET", "/api/jobs/{id}/dataset", _download("job", "dataset")),
 )
 

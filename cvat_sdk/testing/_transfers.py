@@ -77,15 +77,13 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
     sorting = fields.get("sorting_method", "lexicographical")
     if sorting not in _SORTING_METHODS:
         raise HttpError(400, {"sorting_method": [f'"{sorting}" is not a valid choice.']})
-    order = _as_list(fields.get("upload_file_order"))
-    if order and sorting != "predefined":
-        raise HttpError(
-            400, {"upload_file_order": ["Only valid with the 'predefined' sorting method."]}
-        )
+    order = _as_list(fields.get("upload_file_order")) if sorting == "predefined" else []
     mapping = fields.get("job_file_mapping") or []
     _uploads.add_files(area, form.files)
     area.server_files.extend(_as_list(fields.get("server_files")))
     task.data_quality = quality  # saved with the request, whatever becomes of the creation
+    if order and area.registered:
+        _check_order(area.registered, order)
     store = call.store
 
     def work() -> Outcome:
@@ -152,13 +150,26 @@ def attach_data(
         first += size
 
 
+def _check_order(names: list[str], order: list[str]) -> None:
+    """CVAT refuses, before queueing anything, an order that does not list the files."""
+    mismatching = [f"{n} (extra)" for n in sorted(set(names) - set(order))]
+    mismatching += [f"{n} (missing)" for n in sorted(set(order) - set(names))]
+    if mismatching:
+        more = len(mismatching) - 5
+        raise HttpError(
+            400,
+            [
+                "Uploaded files do not match the 'upload_file_order' field contents. "
+                "Please check the uploaded data and the list of uploaded files. "
+                f"Mismatching files: {', '.join(mismatching[:5])}"
+                + (f" (and {more} more). " if more > 0 else "")
+            ],
+            as_is=True,
+        )
+
+
 def _ordered(names: list[str], sorting: str, order: list[str], seed: int) -> list[str]:
     if sorting == "predefined":
-        if order and sorted(order) != sorted(names):
-            raise BackgroundFailure(
-                "ValidationError: Uploaded files do not match the 'upload_file_order' field "
-                "contents.\n"
-            )
         return order or names
     if sorting == "natural":
         return sorted(
@@ -177,6 +188,12 @@ def shuffled(items: Iterable[T], seed: object) -> list[T]:
 def _apply_mapping(names: list[str], mapping: Any) -> tuple[list[str], list[int]]:
     groups = [[str(n) for n in group] for group in mapping]
     flat = [n for group in groups for n in group]
+    unknown = [n for n in flat if n not in names]
+    if unknown:
+        raise BackgroundFailure(
+            "rest_framework.exceptions.ValidationError: [ErrorDetail(string=\"Can't find file "
+            f"'{unknown[0]}' in the input files\", code='invalid')]\n"
+        )
     if sorted(flat) != sorted(names) or not all(groups):
         raise BackgroundFailure(
             "ValidationError: job_file_mapping must list every uploaded file once\n"

@@ -333,6 +333,43 @@ def data_names_are_registered_once(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
+    """DataRequest fields that CVAT checks at the finish, and those that fail the creation."""
+    cases = {
+        "order_without_predefined": {"upload_file_order": ["b.png", "a.png"]},
+        "predefined_order": {
+            "sorting_method": "predefined",
+            "upload_file_order": ["b.png", "a.png"],
+        },
+        "predefined_mismatch": {
+            "sorting_method": "predefined",
+            "upload_file_order": ["b.png", "c.png"],
+        },
+        "bad_sorting": {"sorting_method": "weird"},
+        "negative_chunk_size": {"chunk_size": -1},
+        "quality_not_a_number": {"image_quality": "x"},
+        "mapping_unknown_file": {"job_file_mapping": [["a.png"], ["c.png"]]},
+        "mapping": {"job_file_mapping": [["b.png"], ["a.png"]]},
+        "natural": {"sorting_method": "natural"},
+    }
+    obs: Obs = {}
+    for name, extra in cases.items():
+        task = side.task()
+        path = f"/api/tasks/{task}/data/"
+        side.bulk(path, {"a.png": images["a.png"], "b.png": images["b.png"]})
+        answer = side.finish(path, json={"image_quality": 70, **extra})
+        seen = ended(side, answer)
+        message = side.last.get("message", "") if answer.status == 202 else ""
+        obs[name] = (
+            answer.status,
+            answer.body if answer.status != 202 else None,
+            seen.get("status"),
+            "Can't find file 'c.png' in the input files" in message,
+            side.frames(task),
+        )
+    return obs
+
+
 def nested_tus_name(side: Side, images: dict[str, bytes]) -> Obs:
     """CVAT moves a finished upload to its name in the upload directory, which has no
     subdirectories: the last chunk of "dogs/x.png" fails, and so does the task creation."""
@@ -605,6 +642,7 @@ SCENARIOS = [
     tus_location_and_lifecycle,
     upload_start_clears_nothing,
     data_names_are_registered_once,
+    data_request_checks,
     nested_tus_name,
     data_retry_after_a_refused_finish,
     local_files_with_server_files,

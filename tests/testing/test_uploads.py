@@ -202,8 +202,6 @@ def test_data_upload_validation(api: Api) -> None:
     task = api.create_task()
     path = f"/api/tasks/{task['id']}/data/"
     assert api.call("POST", path, json={}, headers={"Upload-Finish": "true"}).status == 400
-    order = {"image_quality": 70, "upload_file_order": ["a.png"]}
-    assert api.call("POST", path, json=order, headers={"Upload-Finish": "true"}).status == 400
     bulk = api.call(
         "POST",
         path,
@@ -217,14 +215,18 @@ def test_data_upload_validation(api: Api) -> None:
         headers={"Upload-Multiple": "true"},
         fields={"image_quality": "70", "client_files[0]": ("b.png", b"b")},
     )
-    rq_id = api.ok(
-        "POST",
-        path,
-        json={**order, "sorting_method": "predefined"},
-        headers={"Upload-Finish": "true"},
-    )["rq_id"]
+    order = {"image_quality": 70, "upload_file_order": ["a.png"], "sorting_method": "predefined"}
+    refused = api.call("POST", path, json=order, headers={"Upload-Finish": "true"})
+    assert refused.status == 400
+    assert refused.json()[0].endswith("Mismatching files: b.png (extra), a.png (missing)")
+    mapping = {"image_quality": 70, "job_file_mapping": [["c.png"]]}
+    rq_id = api.ok("POST", path, json=mapping, headers={"Upload-Finish": "true"})["rq_id"]
     failed = api.wait(rq_id)
-    assert failed["status"] == "failed" and "upload_file_order" in failed["message"]
+    assert failed["status"] == "failed" and "Can't find file 'c.png'" in failed["message"]
+    # an order without the predefined sorting is not looked at, as in CVAT
+    ignored = {"image_quality": 70, "upload_file_order": ["z.png"]}
+    rq_id = api.ok("POST", path, json=ignored, headers={"Upload-Finish": "true"})["rq_id"]
+    assert api.wait(rq_id)["status"] == "finished"
 
 
 def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> None:
