@@ -135,6 +135,11 @@ def drop_labels(job: Job, label_ids: set[int]) -> None:
 
 
 def get_endpoint(call: Call, target: str) -> Reply:
+    if target == "task":
+        task = call.store.get(call.store.tasks, call.id, call.me)
+        if task.data is None and task.data_id is None:  # CVAT: HttpResponseBadRequest
+            message = "Exporting annotations from a task without data is not allowed"
+            raise HttpError(400, message, text=message)
     return Reply.json(200, current(_jobs(call, target)))
 
 

@@ -371,8 +371,6 @@ def export(call: Call, target: str, *, dataset: bool) -> Reply:
     .../backup/export: a background request whose result is a zip file. Asked again while
     it is queued or running, CVAT refuses (409); once it ended, it starts it anew."""
     record: Project | Task | Job = call.store.get(_table(call.store, target), call.id, call.me)
-    if isinstance(record, Task) and record.data is None:
-        raise HttpError(400, "Exporting a task without data is not allowed")
     fmt = _export_format(call) if dataset else None
     media = call.flag("save_images") if dataset else True
     subresource = ("dataset" if media else "annotations") if dataset else "backup"
@@ -380,6 +378,11 @@ def export(call: Call, target: str, *, dataset: bool) -> Reply:
 
     def work() -> Outcome:
         _check_exists(store, target, record)
+        if isinstance(record, Task) and record.data is None and record.data_id is None:
+            missing = "validation_mode" if dataset else "storage_method"  # CVAT reads the Data
+            raise BackgroundFailure(
+                f"AttributeError: 'NoneType' object has no attribute '{missing}'\n"
+            )
         path = store.dir("exports") / f"{uuid.uuid4().hex}.zip"
         _archives.write(path, _entries(store, record, media=media))
         return Outcome(result_file=path)

@@ -308,7 +308,11 @@ def jobs_create(call: Call) -> Reply:
         raise HttpError(400, {"task_id": ["This field is required."]})
     task = call.store.get(call.store.tasks, body["task_id"], call.me)
     if task.data is None:
-        raise HttpError(400, {"task_id": ["The task has no data"]})
+        raise HttpError(
+            400,
+            ["This task has no data attached yet. Please set up task data and try again"],
+            as_is=True,
+        )
     if any(j.type == "ground_truth" for j in call.store.task_jobs(task)):
         raise HttpError(400, {"task_id": ["The task already has a ground truth job"]})
     frames = _gt_frames(body, len(task.data.files))

@@ -370,6 +370,27 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+def task_without_data(side: Side, images: dict[str, bytes]) -> Obs:
+    """What a task that was never sent data answers."""
+    task = side.task()
+    obs: Obs = {"meta": side.call("GET", f"/api/tasks/{task}/data/meta").status}
+    annotations = side.call("GET", f"/api/tasks/{task}/annotations")
+    obs["annotations"] = (annotations.status, annotations.body)
+    for kind in ("dataset/export?format=COCO+1.0", "backup/export"):
+        answer = side.call("POST", f"/api/tasks/{task}/{kind}")
+        seen = ended(side, answer)
+        obs[kind] = (answer.status, seen.get("status"), side.last.get("message"))
+    ground_truth = {"type": "ground_truth", "task_id": task, "frame_count": 1}
+    job = side.call("POST", "/api/jobs", json=ground_truth)
+    obs["ground_truth_job"] = (job.status, job.body)
+    side.start(f"/api/tasks/{task}/data/")  # makes the Data: now the task has size 0
+    obs["size"] = side.call("GET", f"/api/tasks/{task}").json.get("size")
+    meta = side.call("GET", f"/api/tasks/{task}/data/meta")
+    obs["meta_after"] = (meta.status, meta.json["size"], meta.json["frames"])
+    obs["annotations_after"] = side.call("GET", f"/api/tasks/{task}/annotations").json
+    return obs
+
+
 def nested_tus_name(side: Side, images: dict[str, bytes]) -> Obs:
     """CVAT moves a finished upload to its name in the upload directory, which has no
     subdirectories: the last chunk of "dogs/x.png" fails, and so does the task creation."""
@@ -643,6 +664,7 @@ SCENARIOS = [
     upload_start_clears_nothing,
     data_names_are_registered_once,
     data_request_checks,
+    task_without_data,
     nested_tus_name,
     data_retry_after_a_refused_finish,
     local_files_with_server_files,
