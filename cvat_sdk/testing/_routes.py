@@ -153,8 +153,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/projects/{id}/backup", _download("project", "backup")),
     Route("GET", "/api/tasks/{id}/dataset", _download("task", "dataset")),
     Route("GET", "/api/tasks/{id}/backup", _download("task", "backup")),
-    # Media: the data meta, frames and chunks
-    Route("GET", "/api/tasks/{id}/data/meta", _media.data_meta),
+    # Media: frames and chunks (cvat_sdk.datasets reads them)
     Route("GET", "/api/tasks/{id}/data/", _media.data),
     Route("GET", "/api/jobs/{id}/dataset", _download("job", "dataset")),
 )

@@ -62,6 +62,7 @@ RESULT_DOWNLOADS = {
     "/api/jobs/{id}/dataset",
     "/api/tasks/{id}/backup",
     "/api/projects/{id}/backup",
+    "/api/tasks/{id}/data/",  # a media chunk (a zip of frames), not an export's result
 }
 
 
@@ -235,6 +236,8 @@ def exercise_every_route(api: Api) -> None:
     )
     api.upload_images(in_project["id"], {"x.png": b"x"})
     api.ok("GET", f"/api/tasks/{task['id']}/data/meta")
+    chunk = {"type": "chunk", "number": 0, "quality": "original"}
+    assert api.call("GET", f"/api/tasks/{task['id']}/data/", chunk).status == 200
     api.ok("GET", "/api/requests", {"action": "create"})
 
     jobs = api.ok("GET", "/api/jobs", {"task_id": task["id"], "sort": "id"})["results"]
