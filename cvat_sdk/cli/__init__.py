@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args._command.run(ctx, args)
         stdout.flush()
     except BrokenPipeError:  # `cvat-cli task ls | head`: the reader left; not an error
-        pass
+        _silence(stdout)
     except (Exception, KeyboardInterrupt) as error:
         failure = error
     try:
@@ -124,6 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(stderr, failure, args.debug)
         return failure.exit_code if isinstance(failure, CliError) else 1
     return 0
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null, so that flushing it at exit does not
+    print an error of its own."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (tests pass StringIO)
+        pass
 
 
 def _report(stderr: TextIO, error: BaseException, debug: bool) -> None:

@@ -15,13 +15,14 @@ import sys
 import tempfile
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from cvat_sdk.api_client import ApiClient
+from cvat_sdk.api_client import ApiClient, Configuration
 from tests.cli.support import Run, run_cli
 from tests.support import oracle
 
@@ -70,7 +71,9 @@ def official() -> None:
 class Both:
     """Runs one command line through both CLIs, each in its own directory."""
 
-    def __init__(self, live: LiveServer, trash: Trash, api: ApiClient, tmp: Path) -> None:
+    def __init__(
+        self, live: LiveServer, user: tuple[str, str], trash: Trash, api: ApiClient, tmp: Path
+    ) -> None:
         self.live, self.trash, self.api = live, trash, api
         self.ours, self.theirs = tmp / "ours", tmp / "theirs"
         self.ours.mkdir()
@@ -78,7 +81,7 @@ class Both:
         parts = urlsplit(live.url)
         self.common = [
             "--auth",
-            f"{live.user}:{live.password}",
+            f"{user[0]}:{user[1]}",
             "--server-host",
             str(parts.hostname),
             "--server-port",
@@ -95,21 +98,16 @@ class Both:
 
     def run_theirs(self, *args: Any) -> Run:
         command = [sys.executable, "-m", "cvat_cli", *self.common, *map(str, args)]
-        for _ in range(3):
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                env=oracle.environment(),
-                cwd=self.theirs,
-                stdin=subprocess.DEVNULL,
-                timeout=300,
-                check=False,
-            )
-            # the official SDK authenticates with the user's one API token, which any other
-            # client's logout (other tests on this server) deletes: try again
-            if "Invalid token" not in done.stderr:
-                break
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=oracle.environment(),
+            cwd=self.theirs,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+            check=False,
+        )
         return Run(command[3:], done.returncode, done.stdout, done.stderr)
 
     def created(self, run: Run, kind: str = "tasks") -> int:
@@ -121,9 +119,46 @@ class Both:
         return f"oracle-ours-{tag}", f"oracle-theirs-{tag}"
 
 
+@pytest.fixture(scope="module")
+def own_user(live: LiveServer) -> Iterator[tuple[str, str]]:
+    """A user of these tests alone: CVAT keeps one REST token per user and any logout deletes
+    it, so the official CLI (which authenticates with that token) fails at random as a user
+    that other clients log in and out as. Deleted at the end, with what it still owns."""
+    name = f"cli{uuid.uuid4().hex[:10]}"
+    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
+    with ApiClient(Configuration(host=live.url)) as anonymous:  # registering logs it in
+        anonymous.auth_api.create_register(
+            {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password1": password,
+                "password2": password,
+                "first_name": "cli",
+                "last_name": "oracle",
+            }
+        )
+    with live.client() as admin:
+        try:
+            yield name, password
+        finally:
+            for kind in ("tasks", "projects"):
+                api = getattr(admin, f"{kind}_api")
+                for item in api.list(owner=name, page_size=100)[0].results:
+                    api.destroy(item.id)
+            (user,) = admin.users_api.list(username=name)[0].results
+            admin.users_api.destroy(user.id)
+
+
 @pytest.fixture
-def both(official: None, live: LiveServer, trash: Trash, client: ApiClient, tmp_path: Path) -> Both:
-    return Both(live, trash, client, tmp_path)
+def both(
+    official: None,
+    live: LiveServer,
+    own_user: tuple[str, str],
+    trash: Trash,
+    client: ApiClient,
+    tmp_path: Path,
+) -> Both:
+    return Both(live, own_user, trash, client, tmp_path)
 
 
 def _images(folder: Path) -> None:
@@ -254,8 +289,15 @@ def test_annotations_frames_exports_and_backups(both: Both) -> None:
     assert _state(both.api, ids["ours-restored"]) == _state(both.api, ids["theirs-restored"])
 
     def outputs(folder: Path, task_id: int) -> dict[str, Any]:
+        from PIL import Image
+
+        def pixels(path: Path) -> Any:
+            with Image.open(path) as image:
+                return image.mode, image.size, image.tobytes()
+
+        # the official CLI saves frames through Pillow (other bytes, the same pixels)
         frames = {
-            p.name.replace(f"task_{task_id}_", "task_ID_"): p.read_bytes()
+            p.name.replace(f"task_{task_id}_", "task_ID_"): pixels(p)
             for p in (folder / "images").iterdir()
         }
         small = [
@@ -267,6 +309,9 @@ def test_annotations_frames_exports_and_backups(both: Both) -> None:
         return {"frames": frames, "small": small, "coco": boxes}
 
     assert outputs(both.ours, ids["ours"]) == outputs(both.theirs, ids["theirs"])
+    # ours are the uploaded files, byte for byte
+    ours = both.ours / "images" / f"task_{ids['ours']}_frame_000000.png"
+    assert ours.read_bytes() == (both.ours / "img1.png").read_bytes()
 
 
 def test_projects_ls_and_delete(both: Both) -> None:
@@ -321,7 +366,8 @@ def test_projects_ls_and_delete(both: Both) -> None:
 
 def test_deliberate_differences(both: Both) -> None:
     """A local directory, and ``project create --dataset_file`` (both documented): the
-    official CLI fails on them; this one does what the documentation says."""
+    official CLI fails on them; this one does what the documentation says. ``delete`` with
+    an id that does not exist: the official CLI ignores it, this one deletes nothing."""
 
     def files(folder: Path) -> None:
         (folder / "dataset_1" / "images").mkdir(parents=True)
@@ -353,3 +399,9 @@ def test_deliberate_differences(both: Both) -> None:
     project_id = both.created(both.run_ours("project", "create", ours, *args), "projects")
     assert both.api.tasks_api.list(project_id=project_id)[0].count == 1
     assert both.run_theirs("project", "create", theirs, *args).returncode == 2  # unknown option
+    missing = 987654321
+    run = both.run_ours("task", "delete", task_id, missing).failed(1)
+    assert f"task {missing} does not exist" in run.error_line
+    assert both.api.tasks_api.retrieve(task_id)[0].id == task_id
+    both.run_theirs("task", "delete", task_id, missing).ok()
+    assert both.api.tasks_api.list(name=ours)[0].count == 0
