@@ -43,7 +43,8 @@ class Exchange:
 
     @property
     def kind(self) -> str:
-        """upload-start, upload-finish, bulk, tus-create, tus-patch, tus-head or other."""
+        """upload-start, upload-finish, bulk, tus-create, tus-patch, tus-head, request (a
+        GET of a background request) or other."""
         h = self.headers
         if "upload-finish" in h:
             return "upload-finish"
@@ -57,6 +58,8 @@ class Exchange:
             return "tus-patch"
         if self.method == "HEAD":
             return "tus-head"
+        if self.method == "GET" and self.target.startswith("/api/requests"):
+            return "request"
         return "other"
 
     def as_json(self) -> dict[str, Any]:

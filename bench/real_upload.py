@@ -264,6 +264,7 @@ class Run:
     before: float = 0.0  # seconds from the call to Upload-Start (task creation)
     processing: float = 0.0  # seconds from the finish's answer to the call's return
     peak_mb: float = 0.0
+    exact_peak: bool = False  # the kernel's high-water mark (else a 5 ms sampling thread)
     client_cpu: float = 0.0  # seconds of CPU of the client process during the whole call
     server_cpu: float = 0.0  # seconds of CPU of the server process during the upload phase
     machine_busy: float = 0.0  # busy CPUs (of all) on average during the upload phase
@@ -309,6 +310,7 @@ def analyse(run: Run, result: dict[str, Any], exchanges: list[Exchange], cpu: Cp
     run.before = begin - float(result["started"])
     run.processing = float(result["done"]) - end
     run.peak_mb = float(result["peak_mb"])
+    run.exact_peak = bool(result["exact_peak"])
     run.client_cpu = float(result["cpu"])
     server_cpu, busy = cpu.between(begin, end)
     run.server_cpu, run.machine_busy = server_cpu, busy / run.phase
@@ -484,7 +486,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--real-server", default="http://127.0.0.1:8080", help="CVAT's URL")
     p.add_argument("--user", default=os.environ.get("CVAT_LIVE_USER", "admin"))
     p.add_argument("--password", default=os.environ.get("CVAT_LIVE_PASSWORD", "Admin12345!"))
-    p.add_argument("--rounds", type=int, default=3, help="runs of each client and case (3)")
+    p.add_argument("--rounds", type=int, default=5, help="runs of each client and case (5)")
     p.add_argument("--case", action="append", choices=list(CASES), help="only these cases")
     p.add_argument("--no-official", action="store_true", help="only our SDK")
     p.add_argument(
