@@ -144,10 +144,13 @@ def start(
     *,
     result_url: str | None = None,
 ) -> Reply:
-    """Queues a request and answers 202 {"rq_id"}; 409 while the same one is still running."""
+    """Queues a request and answers 202 {"rq_id"}. While the same one is still queued or
+    running, CVAT queues it again under the same id (a task creation: it then makes the
+    frames twice); the fake keeps the first and answers the same. Imports and exports refuse
+    a repeat themselves, before this."""
     previous = call.store.requests.get(rq_id)
     if previous is not None and not previous.done:
-        raise HttpError(409, f"Request {rq_id} is already in progress.")
+        return Reply.json(202, {"rq_id": rq_id})
     if previous is not None and previous.outcome.result_file is not None:
         previous.outcome.result_file.unlink(missing_ok=True)
     call.store.requests[rq_id] = BackgroundRequest(

@@ -391,6 +391,26 @@ def task_without_data(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+def data_finished_twice(side: Side, images: dict[str, bytes]) -> Obs:
+    """A second finish while the creation is queued is taken under the same rq_id (CVAT then
+    makes the frames twice, the fake once: frames are not compared); once the task has its
+    media, more data is refused. Which of the two the real server shows depends on timing."""
+    task = side.task()
+    path = f"/api/tasks/{task}/data/"
+    side.bulk(path, {"a.png": images["a.png"]})
+    first = side.finish(path, json={"image_quality": 70})
+    second = side.finish(path, json={"image_quality": 70})
+    # taken (202, the same rq_id) while the creation waits, refused (400) once it is done
+    repeat = (second.status, second.json)
+    obs: Obs = {
+        "second": repeat in [(202, first.json), (400, "Adding more data is not supported")],
+        "first": ended(side, first),
+    }
+    late = side.finish(path, json={"image_quality": 70})
+    obs["after"] = (late.status, late.json)
+    return obs
+
+
 def nested_tus_name(side: Side, images: dict[str, bytes]) -> Obs:
     """CVAT moves a finished upload to its name in the upload directory, which has no
     subdirectories: the last chunk of "dogs/x.png" fails, and so does the task creation."""
@@ -665,6 +685,7 @@ SCENARIOS = [
     data_names_are_registered_once,
     data_request_checks,
     task_without_data,
+    data_finished_twice,
     nested_tus_name,
     data_retry_after_a_refused_finish,
     local_files_with_server_files,
