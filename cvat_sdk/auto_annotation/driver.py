@@ -83,8 +83,14 @@ def _label_maps(spec: Any, task_labels: Any, allow_unmatched: bool) -> dict[int,
     """The function's labels matched to the task's by name (sublabels within a skeleton)."""
     by_name = {str(label.name): label for label in task_labels}
     maps: dict[int, _LabelMap] = {}
+    matched: set[str] = set()
     for label in spec.labels:
         name = str(label.name)
+        if name in matched:
+            raise BadFunctionError(
+                f"the function declares the label {name!r} twice, and the task has one: "
+                "which one its shapes belong to is ambiguous"
+            )
         kind = str(label.get("type") or "any")
         is_skeleton = kind == "skeleton"
         found = by_name.get(name)
@@ -96,6 +102,7 @@ def _label_maps(spec: Any, task_labels: Any, allow_unmatched: bool) -> dict[int,
                 )
             maps[int(label.id)] = _LabelMap(None, is_skeleton, kind, {}, {})
             continue
+        matched.add(name)
         task_kind = str(found.get("type") or "any")
         if is_skeleton != (task_kind == "skeleton"):
             raise BadFunctionError(
@@ -156,6 +163,9 @@ def _convert(
             )
         if shape.frame != 0:
             raise BadFunctionError(f"{where}: frame must be 0, got {shape.frame}")
+        for preset in ("id", "source"):
+            if preset in shape:
+                raise BadFunctionError(f"{where}: {preset} is set by the driver, not the function")
         label = maps.get(int(shape.label_id))
         if label is None:
             raise BadFunctionError(f"{where}: label_id {shape.label_id} is not in the spec")
@@ -177,7 +187,7 @@ def _convert(
         if label.task_id is None:
             continue  # an unmatched label (allow_unmatched_labels)
         value = shape.to_dict()
-        value.update(frame=frame, label_id=label.task_id)
+        value.update(frame=frame, label_id=label.task_id, source="auto")
         value["attributes"] = _mapped_attributes(shape, label.attributes, where)
         if label.skeleton:
             seen: set[int] = set()
@@ -191,6 +201,8 @@ def _convert(
                     )
                 if str(element.type) != "points" or element.frame != 0:
                     raise BadFunctionError(f"{sub_where}: must be a points shape on frame 0")
+                if "id" in element or "source" in element:
+                    raise BadFunctionError(f"{sub_where}: id and source are set by the driver")
                 sub_id = int(element.label_id)
                 if sub_id not in label.sublabels:
                     raise BadFunctionError(f"{sub_where}: label_id {sub_id} is not a sublabel")
@@ -201,7 +213,7 @@ def _convert(
                 if task_sub is None:
                     continue
                 element_value = element.to_dict()
-                element_value.update(frame=frame, label_id=task_sub, attributes=[])
+                element_value.update(frame=frame, label_id=task_sub, attributes=[], source="auto")
                 mapped_elements.append(element_value)
             if not mapped_elements:
                 continue

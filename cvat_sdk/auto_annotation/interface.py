@@ -50,7 +50,8 @@ class DetectionFunctionSpec:
     """What a detection function can produce.
 
     ``labels`` are ``models.PatchedLabelRequest`` objects (:func:`label_spec`,
-    :func:`skeleton_label_spec`), each with a unique ``id`` and a unique ``name``. A skeleton
+    :func:`skeleton_label_spec`), each with a unique ``id`` and a ``name`` (a name may repeat
+    only if the task has no label of that name, as torchvision's "N/A" categories do). A skeleton
     label (``type="skeleton"``) has ``sublabels`` (:func:`keypoint_spec`), unique by ID and by
     name within it; other labels have none. Shapes that ``detect`` returns refer to these IDs;
     a label with a ``type`` other than ``"any"`` gets shapes of that type only.
@@ -68,7 +69,6 @@ def check_spec(spec: Any) -> None:
     if not isinstance(spec, DetectionFunctionSpec):
         raise BadFunctionError(f"spec: expected a DetectionFunctionSpec, got {type(spec).__name__}")
     ids: set[int] = set()
-    names: set[str] = set()
     for index, label in enumerate(spec.labels):
         where = f"spec.labels[{index}]"
         if not isinstance(label, models.PatchedLabelRequest):
@@ -80,10 +80,7 @@ def check_spec(spec: Any) -> None:
             raise BadFunctionError(f"{where}: a label needs an int id and a name")
         if label_id in ids:
             raise BadFunctionError(f"{where}: the label id {label_id} is used twice")
-        if name in names:
-            raise BadFunctionError(f"{where}: the label name {name!r} is used twice")
         ids.add(label_id)
-        names.add(name)
         sublabels = list(label.get("sublabels") or [])
         if str(label.get("type") or "") == "skeleton":
             sub_ids: set[int] = set()

@@ -77,6 +77,7 @@ def test_labels_sublabels_and_attributes_map_by_name() -> None:
         (102, 5, "skeleton"),
     ]
     assert out[1]["attributes"] == [{"spec_id": 7, "value": "red"}]
+    assert {s["source"] for s in out} == {e["source"] for e in out[2]["elements"]} == {"auto"}
     assert [(e["label_id"], e["frame"], e.get("occluded", False)) for e in out[2]["elements"]] == [
         (201, 5, False),
         (202, 5, True),
@@ -110,7 +111,6 @@ def test_unmatched_labels_fail_or_are_dropped() -> None:
 
 BAD_SPECS = [
     (lambda: _spec(cvataa.label_spec("a", 0), cvataa.label_spec("b", 0)), "id 0 is used twice"),
-    (lambda: _spec(cvataa.label_spec("a", 0), cvataa.label_spec("a", 1)), "'a' is used twice"),
     (lambda: _spec({"name": "a", "id": 0}), "expected a PatchedLabelRequest"),
     (
         lambda: _spec(cvataa.label_spec("a", 0, sublabels=[cvataa.keypoint_spec("k", 0)])),
@@ -139,6 +139,15 @@ def test_spec_must_be_a_spec() -> None:
         check_spec([cvataa.label_spec("a", 0)])
 
 
+def test_a_repeated_name_is_refused_only_when_the_task_has_it() -> None:
+    spec = _spec(cvataa.label_spec("N/A", 0), cvataa.label_spec("N/A", 1))
+    maps = _label_maps(spec, TASK_LABELS, allow_unmatched=True)
+    assert _convert([cvataa.rectangle(1, [0, 0, 1, 1])], maps, 0, False) == []
+    spec = _spec(cvataa.label_spec("bat", 0), cvataa.label_spec("bat", 1))
+    with pytest.raises(cvataa.BadFunctionError, match="'bat' twice"):
+        _label_maps(spec, TASK_LABELS, allow_unmatched=True)
+
+
 BAD_RESULTS = [
     ("nope", "must return a list"),
     ([{"label_id": 0, "type": "rectangle"}], "expected a LabeledShapeRequest"),
@@ -147,6 +156,9 @@ BAD_RESULTS = [
         "frame must be 0",
     ),
     ([cvataa.rectangle(9, [0, 0, 1, 1])], "label_id 9 is not in the spec"),
+    ([cvataa.rectangle(0, [0, 0, 1, 1], id=5)], "id is set by the driver"),
+    ([cvataa.rectangle(0, [0, 0, 1, 1], source="manual")], "source is set by the driver"),
+    ([cvataa.skeleton(2, [cvataa.keypoint(0, [1, 1], source="auto")])], "set by the driver"),
     ([cvataa.polygon(1, [0, 0, 1, 1, 2, 0])], "polygon shape for a label of rectangle"),
     ([cvataa.rectangle(2, [0, 0, 1, 1])], "rectangle shape for a skeleton"),
     ([cvataa.skeleton(0, [cvataa.keypoint(0, [1, 1])])], "skeleton shape for a non-skeleton"),
