@@ -154,7 +154,7 @@ def patch_endpoint(call: Call, target: str) -> Reply:
     jobs = _jobs(call, target)
     action = call.query.get("action", "")
     if action not in ("create", "update", "delete"):
-        raise HttpError(400, {"action": [f'"{action}" is not a valid choice.']})
+        raise HttpError(400, ["Please specify a correct 'action' for the request"], as_is=True)
     objects = parse(call.store, call.json(), keep_ids=action != "create")
     patch(call.store, jobs, action, objects)
     return Reply.json(200, labeled_data(objects))

@@ -159,6 +159,13 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+_NOT_FOUND_PAGE = (
+    '\n<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n'
+    "<body>\n  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n"
+    "</body>\n</html>\n"
+)
+
+
 def dispatch(
     store: Store,
     method: str,
@@ -198,6 +205,6 @@ def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
             if found:
                 allowed.add(route.method)
-    if not allowed:
-        raise HttpError(404, "Not found.")
+    if not allowed:  # no such URL: Django's own page
+        raise HttpError(404, "Not Found", text=_NOT_FOUND_PAGE)
     raise HttpError(405, f'Method "{method}" not allowed.', [("Allow", ", ".join(sorted(allowed)))])

@@ -159,6 +159,13 @@ class Store:
         self.requests: dict[str, BackgroundRequest] = {}
         self.tus_uploads: dict[str, TusUpload] = {}
         self.upload_areas: dict[str, UploadArea] = {}
+        self._model_names = {
+            id(self.organizations): "Organization",
+            id(self.projects): "Project",
+            id(self.tasks): "Task",
+            id(self.jobs): "Job",
+            id(self.labels): "Label",
+        }
 
     def next_id(self, kind: str) -> int:
         return next(self._counters.setdefault(kind, itertools.count(1)))
@@ -183,8 +190,10 @@ class Store:
 
     def get(self, table: dict[int, T], ident: int, user: User) -> T:
         record = table.get(ident)
-        if record is None:
-            raise HttpError(404, "Not found.")
+        if record is None:  # DRF's get_object_or_404, which names the model
+            raise HttpError(
+                404, f"No {self._model_names.get(id(table), 'object')} matches the given query."
+            )
         if not self.can_access(user, record):
             raise HttpError(403, "You do not have permission to perform this action.")
         return record

@@ -100,7 +100,7 @@ def users_list(call: Call) -> Reply:
 def users_retrieve(call: Call) -> Reply:
     user = call.store.users.get(call.id)
     if user is None:
-        raise HttpError(404, "Not found.")
+        raise HttpError(404, "No User matches the given query.")
     return Reply.json(200, _serialize.user(call, user))
 
 
@@ -197,7 +197,7 @@ def tasks_create(call: Call) -> Reply:
     _apply_common(call, task, body)
     task.project_id = _project_for(call, body.get("project_id"), call.org)
     if task.project_id is None and not body.get("labels"):
-        raise HttpError(400, {"label_set": ["Label set or project_id must be present"]})
+        raise HttpError(400, ["Label set or project_id must be present"], as_is=True)
     task.segment_size = _count(body, "segment_size", 0)
     task.overlap = _count(body, "overlap", None)
     task.subset = str(body.get("subset", ""))
@@ -420,7 +420,9 @@ def _in_scope(call: Call, records: Any) -> list[Any]:
 
 def _name(body: Json) -> str:
     name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if isinstance(name, str) and not name.strip():
+        raise HttpError(400, {"name": ["This field may not be blank."]})
+    if not isinstance(name, str):
         raise HttpError(400, {"name": ["This field is required."]})
     return name
 

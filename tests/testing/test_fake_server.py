@@ -312,8 +312,11 @@ def test_job_and_task_annotations(api: Api) -> None:
 
 
 def test_unknown_routes_and_methods(api: Api) -> None:
-    missing = api.call("GET", "/api/nothing-here")
-    assert (missing.status, missing.json()) == (404, {"detail": "Not found."})
+    missing = api.call("GET", "/api/nothing-here")  # Django's page, as CVAT
+    assert (missing.status, missing.headers["Content-Type"]) == (404, "text/html; charset=utf-8")
+    assert b"<title>Not Found</title>" in missing.data
+    no_task = api.call("GET", "/api/tasks/999")
+    assert (no_task.status, no_task.json()) == (404, {"detail": "No Task matches the given query."})
     wrong = api.call("PUT", "/api/tasks")
     assert wrong.status == 405 and set(wrong.headers["Allow"].split(", ")) == {"GET", "POST"}
     assert wrong.json() == {"detail": 'Method "PUT" not allowed.'}
