@@ -66,10 +66,7 @@ def _run(sdk: str, args: dict[str, object]) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from tests.support import oracle
 
-    if sdk == "official":
-        env = oracle.environment()
-    else:
-        env = oracle.python_environment(ROOT)
+    env = oracle.environment() if sdk == "official" else oracle.python_environment(ROOT)
     done = subprocess.run(
         [sys.executable, "-c", WORKER, json.dumps(args)],
         capture_output=True,
@@ -161,9 +158,7 @@ def main() -> None:
                     runs = results.setdefault(sdk, {})
                     first = _run(sdk, {**common, "what": "dataset", "cache_dir": cache})
                     cached = _run(sdk, {**common, "what": "dataset", "cache_dir": cache})
-                    annotate = _run(
-                        sdk, {**common, "what": "annotate", "cache_dir": cache + "-aa"}
-                    )
+                    annotate = _run(sdk, {**common, "what": "annotate", "cache_dir": cache + "-aa"})
                     runs.setdefault("first", []).append(first)
                     runs.setdefault("cached", []).append(cached)
                     runs.setdefault("annotate", []).append(annotate)
