@@ -298,6 +298,14 @@ def test_job_annotations_update_and_issues(
     assert job.get_issues() == []
 
 
+def test_frame_removal_and_meta(task_with_data: Task) -> None:
+    task_with_data.remove_frames_by_ids([1])
+    meta = task_with_data.get_meta()
+    assert meta.deleted_frames == [1] and meta.size == 3
+    task_with_data.remove_frames_by_ids([])
+    assert task_with_data.get_meta().deleted_frames == []
+
+
 def test_backup_round_trips(hl: Client, trash: Trash, task_with_data: Task, tmp_path: Path) -> None:
     backup = task_with_data.download_backup(tmp_path / "task.zip")
     restored = hl.tasks.create_from_backup(backup)
@@ -340,6 +348,7 @@ def test_project_lifecycle_with_a_task_and_dataset_round_trip(
     (new_task,) = imported.get_tasks()
     trash.add("tasks", new_task.id)
     assert new_task.size == 2
+    assert project.get_preview().read()[:3] == b"\xff\xd8\xff"
     project.update({"name": project.name + "-renamed"})
     assert hl.projects.retrieve(project.id).name.endswith("-renamed")
 
