@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from cvat_sdk.core.client import Client
 
 __all__ = [
+    "check_share_files",
     "existing_file",
     "expand_local_resources",
     "parse_bool",
@@ -135,6 +136,41 @@ def require_format(client: Client, name: str, *, kind: str) -> None:
     else:
         hint += f"; it knows {', '.join(repr(n) for n in known[:6])}..." if known else ""
     raise CliError(f"the server cannot {kind} the format {name!r}{hint}")
+
+
+def check_share_files(client: Client, resources: list[str]) -> None:
+    """Refuse share paths the server's share does not have, from its listing of each parent
+    directory (paths are taken as CVAT takes them: ``//share/a.avi`` is ``share/a.avi``
+    under the share root). A server that cannot list its share is left to decide."""
+    import posixpath
+
+    from cvat_sdk._runtime.exceptions import ApiException
+
+    listings: dict[str, set[str] | None] = {}
+    for resource in resources:
+        path = posixpath.normpath(resource).lstrip("/")
+        parent, name = posixpath.split(path)
+        if not name or name == ".":
+            continue  # the share root itself
+        if parent not in listings:
+            try:
+                entries, _ = client.api_client.server_api.list_share(directory=f"/{parent}")
+                listings[parent] = {str(entry.name) for entry in entries}
+            except ApiException as error:
+                body = (error.body or b"").decode("utf-8", "replace")
+                missing = error.status == 400 and "invalid directory" in body
+                if not missing:
+                    return  # a server that does not list its share this way
+                raise CliError(
+                    f"share resource {resource!r}: the server's share has no directory "
+                    f"{parent or '/'!r}"
+                ) from None
+        found = listings[parent]
+        if found is not None and name not in found:
+            raise CliError(
+                f"share resource {resource!r}: the server's share has no {name!r} in "
+                f"{parent or '/'!r}"
+            )
 
 
 def retrieve(repo: Any, kind: str, obj_id: int) -> Any:

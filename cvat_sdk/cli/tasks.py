@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from cvat_sdk.cli._base import CliError, Command, CommandGroup, Context, UsageError, doing
 from cvat_sdk.cli._inputs import (
+    check_share_files,
     existing_file,
     expand_local_resources,
     parse_bool,
@@ -232,6 +233,8 @@ class TaskCreate(Command):
             require_format(client, args.annotation_format, kind="import")
         if args.project_id is not None:
             retrieve(client.projects, "project", args.project_id)
+        if resource_type is ResourceType.SHARE and args.cloud_storage_id is None:
+            check_share_files(client, resources)
         with doing(f"creating task {args.name!r}"):
             task = client.tasks.create_from_data(
                 spec,

@@ -569,3 +569,15 @@ def test_login_token_from_the_environment(cli: LiveCli) -> None:
     env = cli_env(CVAT_ACCESS_TOKEN=answer.key)
     run = run_cli(*cli.common(None), "project", "ls", env=env, cwd=cli.cwd).ok()
     assert all(x.isdigit() for x in run.stdout.split())
+
+
+def test_share_files_that_are_not_there_create_nothing(cli: LiveCli, share_dir: Any) -> None:
+    name, _ = share_dir
+    task_name = cli.name("share")
+    for path, message in (
+        (f"//share/{name}/video.zip", "the server's share has no 'video.zip' in"),
+        (f"//share/{name}-gone/video.zip", f"has no directory 'share/{name}-gone'"),
+    ):
+        run = cli("task", "create", task_name, "--labels", "labels.json", "share", path)
+        assert message in run.failed(1).error_line
+    assert _tasks_named(cli.api, task_name) == 0
