@@ -240,9 +240,12 @@ def _frame_names(meta: Any, indices: list[int], *, video: bool) -> list[str]:
 
 
 def _by_frame(annotations: Any) -> dict[int, FrameAnnotations]:
+    """Tags and shapes per frame, each in ascending ID order (the server's order varies)."""
     found: dict[int, FrameAnnotations] = {}
     for kind in ("tags", "shapes"):
-        for item in annotations.get(kind) or []:
+        items = list(annotations.get(kind) or [])
+        items.sort(key=lambda item: item.get("id") or 0)
+        for item in items:
             frame = int(item.frame)
             entry = found.get(frame)
             if entry is None:

@@ -140,11 +140,12 @@ def test_task_samples_pixels_targets_and_transforms(
         image, target = dataset[position]
         assert isinstance(target, Target)
         assert np.array_equal(np.asarray(image), np.asarray(Image.open(files[frame])))
+        # in ascending id order, whatever order the server lists them in
         assert [s.to_dict() for s in target.annotations.shapes] == [
-            s.to_dict() for s in server.shapes if s.frame == frame
+            s.to_dict() for s in sorted(server.shapes, key=lambda s: s.id) if s.frame == frame
         ]
         assert [t.to_dict() for t in target.annotations.tags] == [
-            t.to_dict() for t in server.tags if t.frame == frame
+            t.to_dict() for t in sorted(server.tags, key=lambda t: t.id) if t.frame == frame
         ]
     assert dataset[0][1].label_id_to_index == {labels["car"]: 0, labels["person"]: 1}
 
