@@ -678,6 +678,27 @@ def helper_flows(side: Side, images: dict[str, bytes], tmp_path: Path) -> Obs:
     return obs
 
 
+def other_answers(side: Side, images: dict[str, bytes]) -> Obs:
+    """Errors outside the uploads: missing objects and URLs, field checks."""
+
+    def seen(answer: Answer) -> tuple[int, Any]:
+        return answer.status, answer.json if answer.body not in (None, "text") else answer.body
+
+    task = side.task()
+    unknown = side.call("GET", "/api/nothing-here")
+    return {
+        "unknown_url": (unknown.status, unknown.headers.get("content-type")),
+        "missing_task": seen(side.call("GET", "/api/tasks/999999999")),
+        "missing_project": seen(side.call("GET", "/api/projects/999999999")),
+        "missing_task_data": seen(
+            side.call("POST", "/api/tasks/999999999/data/", headers={"Upload-Start": "true"})
+        ),
+        "blank_name": seen(side.call("PATCH", f"/api/tasks/{task}", json={"name": ""})),
+        "no_labels": seen(side.call("POST", "/api/tasks", json={"name": side.unique("x")})),
+        "annotation_action": seen(side.call("PATCH", f"/api/tasks/{task}/annotations", json={})),
+    }
+
+
 SCENARIOS = [
     bulk_needs_image_quality,
     tus_location_and_lifecycle,
@@ -693,6 +714,7 @@ SCENARIOS = [
     project_and_job_transfers,
     export_downloaded_once,
     backup_round_trip,
+    other_answers,
 ]
 
 
