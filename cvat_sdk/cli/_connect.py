@@ -155,6 +155,12 @@ def build_client(options: argparse.Namespace, logger: logging.Logger) -> Client:
     from cvat_sdk.core.client import Client, Config
 
     auth = resolve_auth(options.auth)
+    if options.insecure:  # asked for: not worth a warning on every connection
+        import warnings
+
+        from urllib3.exceptions import InsecureRequestWarning
+
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
     config = Config(verify_ssl=not options.insecure, status_check_period=STATUS_CHECK_PERIOD)
     address = str(options.server_host).strip().rstrip("/")
     if not address:

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 
 from cvat_sdk.cli import LEGACY_ALIASES, build_parser
 from cvat_sdk.testing import FakeCvatServer
+from tests.support.loopback import LoopbackServer, Recorded, Reply
 
 from .conftest import FakeCli
 from .support import ROOT, cli_env, run_cli
@@ -651,3 +653,28 @@ def test_the_session_is_not_logged_out(server: FakeCvatServer) -> None:
     assert server.count_requests("POST", "/api/auth/logout") == 0
     env = cli_env(CVAT_ACCESS_TOKEN=token)
     run_cli("--server-host", server.url, "task", "ls", env=env).ok()
+
+
+def test_insecure_skips_the_certificate_check(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    def answer(request: Recorded) -> Reply:
+        if request.path == "/api/server/about":
+            return Reply.json({"name": "CVAT", "version": "2.24.0", "description": ""})
+        return Reply.json({"detail": "Not found."}, 404)
+
+    with LoopbackServer(answer, ssl_context=context) as tls:
+        port = tls.url.rsplit(":", 1)[1]
+        common = ["--auth", "admin:password", "--server-host", "127.0.0.1", "--server-port", port]
+        run = run_cli(*common, "task", "ls").failed(1)
+        assert "CERTIFICATE_VERIFY_FAILED" in run.error_line
+        assert tls.requests == []  # nothing was sent, not even in clear text
+        # verification off: the server is reached (and, not being CVAT, refuses the login)
+        run = run_cli("--insecure", *common, "task", "ls").failed(1)
+        assert "cannot log in to https://127.0.0.1:" in run.error_line
+        assert "404" in run.error_line
+        assert "Warning" not in run.stderr
+        assert [r.path for r in tls.requests][-1] == "/api/auth/login"
