@@ -15,9 +15,12 @@
 
 It answers the projects, tasks, jobs, labels, annotations, organizations, auth, upload (TUS and
 bulk), import, export, backup and /api/requests endpoints as CVAT does, with bodies that follow
-the 2.24 schema. What it does not do: decode media (each uploaded file is one frame), convert
-annotation formats (exports hold the fake's own JSON layout, which it reads back on import),
-or read files from cloud storage or a share.
+the 2.24 schema, and it refuses what a real CVAT 2.24 refuses: a bulk request without
+image_quality, a TUS creation without Origin, a file name used twice, a second download of an
+export... (docs/fake-server-fidelity.md lists the rules; tests/live/test_fidelity.py compares
+them with a real server). What it does not do: decode media (each uploaded file is one frame),
+convert annotation formats (exports hold the fake's own JSON layout, which it reads back on
+import), or read files from cloud storage or a share (its share is empty).
 """
 
 from __future__ import annotations
