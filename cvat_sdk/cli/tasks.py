@@ -47,8 +47,11 @@ class ListCommand(Command):
         if args.use_json:
             ctx.print(json.dumps(repo.list(return_json=True), indent=2))
             return
-        for item in repo.iter():
-            ctx.print(item.id)
+        from cvat_sdk.core.helpers import iter_paginated_collection
+
+        # ids as each page arrives, read from the JSON (no models made for a long list)
+        for item in iter_paginated_collection(repo.api.list_endpoint, return_json=True):
+            ctx.print(item["id"])
 
 
 class DeleteCommand(Command):
