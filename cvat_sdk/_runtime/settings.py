@@ -37,6 +37,8 @@ BULK_FILE_MAX = 8 * 1024 * 1024
 BULK_REQUEST_MAX = 100 * 1024 * 1024
 #: The most files one bulk request carries.
 BULK_REQUEST_MAX_FILES = 1000
+#: Bulk requests and TUS files of one upload sent at the same time.
+UPLOAD_WORKERS = 4
 #: Bytes per TUS PATCH request (streamed from disk, never held in memory whole).
 TUS_CHUNK_SIZE = 32 * 1024 * 1024
 #: Failed attempts in a row, without progress, after which a TUS upload gives up.

@@ -20,9 +20,11 @@ import mimetypes
 import os
 import re
 import stat
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
@@ -41,6 +43,7 @@ from cvat_sdk._runtime.exceptions import (
     ServiceException,
 )
 from cvat_sdk._runtime.model import Model
+from cvat_sdk.core._concurrency import LockedProgress, Stopped, run_all
 from cvat_sdk.core._urls import on_host
 from cvat_sdk.core.exceptions import UploadError
 from cvat_sdk.core.helpers import wait_for_request
@@ -238,10 +241,15 @@ def _backoff(failures: int) -> float:
 
 
 def _tus_upload(
-    transport: _Transport, collection: str, file: _File, progress: ProgressReporter
+    transport: _Transport,
+    collection: str,
+    file: _File,
+    progress: ProgressReporter,
+    stop: threading.Event | None = None,
 ) -> str:
     """One file through TUS, in ``TUS_CHUNK_SIZE`` chunks read from disk as they are sent;
     returns the name the server keeps it under (``Upload-Filename``: CVAT renames backups).
+    Between chunks it gives up (:class:`Stopped`) once ``stop`` is set.
 
     After a failed chunk the server's offset is read with HEAD and the upload goes on from
     there: at most the chunk in flight is sent again, never the file from the start.
@@ -266,6 +274,8 @@ def _tus_upload(
     failures = 0
     with io.FileIO(file.path) as handle:
         while offset < file.size:
+            if stop is not None and stop.is_set():
+                raise Stopped(f"the upload of {file.name} stopped at byte {offset}")
             length = min(settings.TUS_CHUNK_SIZE, file.size - offset)
             try:
                 answer = transport.send(
@@ -349,7 +359,10 @@ def _bulk_upload(
     group: list[_File],
     progress: ProgressReporter,
     fields: Mapping[str, str],
+    stop: threading.Event | None = None,
 ) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped("the upload stopped before this bulk request")
     with _BulkBody(group, progress, fields) as body:
         transport.send(
             "POST",
@@ -583,21 +596,27 @@ def _upload(
     With ``name_in_query`` (imports of one file), the finish names the file in ``filename``
     as the server named it, which for backups is not the name it was sent under.
     """
-    reporter = progress or NullProgress()
+    reporter = LockedProgress(progress or NullProgress())
     transport = _Transport(api_client)
     collection = transport.host + path
     names = {"filename": files[0].name} if name_in_query else {}
     url = transport.host + _with_query(path, {**query, **names})
-    in_bulk = [bulk_fields is not None and f.size <= settings.BULK_FILE_MAX for f in files]
+    small = [f for f in files if bulk_fields is not None and f.size <= settings.BULK_FILE_MAX]
+    large = [f for f in files if f not in small]
+    jobs: list[Callable[[threading.Event], str | None]] = [
+        *(
+            partial(_bulk_upload, transport, url, g, reporter, bulk_fields or {})
+            for g in _bulk_groups(small)
+        ),
+        *(partial(_tus_upload, transport, collection, f, reporter) for f in large),
+    ]
     reporter.start(sum(f.size for f in files))
     try:
         transport.send("POST", url, headers={"Upload-Start": "true"})
-        for group in _bulk_groups([f for f, small in zip(files, in_bulk, strict=True) if small]):
-            _bulk_upload(transport, url, group, reporter, bulk_fields or {})
-        for file in (f for f, small in zip(files, in_bulk, strict=True) if not small):
-            server_name = _tus_upload(transport, collection, file, reporter)
-            if name_in_query:
-                names["filename"] = server_name
+        # side by side: CVAT spends a fixed time on each request, which a lone client waits out
+        server_names = run_all(jobs, settings.UPLOAD_WORKERS)
+        if name_in_query and large:
+            names["filename"] = str(server_names[-1])
         finish_url = transport.host + _with_query(path, {**query, **names})
         return _finish(transport, finish_url, finish_body)
     finally:

@@ -1,0 +1,97 @@
+"""The files of one upload travel side by side (CVAT spends a fixed time on each request),
+and a failure stops the others."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from cvat_sdk._runtime import settings
+from cvat_sdk._runtime.exceptions import ForbiddenException
+from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.core.uploading import upload_task_data
+from tests.support.loopback import LoopbackServer, Recorded, Reply
+
+from .support import RecordingProgress, write_random
+
+KiB = 1024
+
+
+class TusServer:
+    """Answers the upload protocol; PATCHes of ``together`` files must meet in flight."""
+
+    def __init__(self, together: int, fail: str | None = None) -> None:
+        self.barrier = threading.Barrier(together, timeout=5)
+        self.fail = fail
+        self.patched: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Recorded) -> Reply:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if "upload-start" in headers:
+            return Reply(202)
+        if "upload-finish" in headers:
+            return Reply.json({"rq_id": "create:task-1"}, 202)
+        if "upload-length" in headers:
+            name = headers["upload-metadata"].split(",")[0].split(" ")[1]
+            location = f"/api/tasks/1/data/{name.rstrip('=')}"
+            return Reply(201, headers={"Location": location, "Tus-Resumable": "1.0.0"})
+        if request.method == "PATCH":
+            with self.lock:
+                self.patched.append(request.path)
+            if self.fail and request.path.endswith(self.fail):
+                return Reply(403, b'{"detail": "no"}')
+            try:
+                self.barrier.wait()  # fails after 5 s if the others never come
+            except threading.BrokenBarrierError:
+                return Reply(500, b"sequential")
+            end = int(headers["upload-offset"]) + len(request.body)
+            return Reply(204, headers={"Upload-Offset": str(end), "Tus-Resumable": "1.0.0"})
+        return Reply(404)
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    monkeypatch.setattr(settings, "BULK_FILE_MAX", 1 * KiB)
+    monkeypatch.setattr(settings, "UPLOAD_WORKERS", 3)
+    return [write_random(tmp_path / f"{n}.png", 10 * KiB) for n in range(3)]
+
+
+def test_tus_files_are_sent_side_by_side(files: list[Path]) -> None:
+    handler = TusServer(together=3)
+    with (
+        LoopbackServer(handler) as server,
+        ApiClient(Configuration(host=server.url, username="u", password="p")) as client,
+    ):
+        progress = RecordingProgress()
+        upload_task_data(client, 1, files, wait=False, progress=progress)
+    assert len(handler.patched) == 3
+    progress.check(sum(f.stat().st_size for f in files))
+
+
+def test_one_failure_stops_the_others_with_its_own_error(
+    files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused file ends the upload: the other files stop at their next chunk, the error is
+    the refusal, and no Upload-Finish is sent."""
+    monkeypatch.setattr(settings, "TUS_CHUNK_SIZE", 1 * KiB)  # ten chunks a file
+    handler = TusServer(together=1, fail="MS5wbmc")  # base64 of "1.png"
+    with (
+        LoopbackServer(lambda r: _slowly(handler, r)) as server,
+        ApiClient(Configuration(host=server.url, username="u", password="p")) as client,
+    ):
+        with pytest.raises(ForbiddenException):
+            upload_task_data(client, 1, files, wait=False)
+        assert not [r for r in server.requests if "Upload-Finish" in r.headers]
+    for other in ("MC5wbmc", "Mi5wbmc"):
+        sent = sum(1 for path in handler.patched if path.endswith(other))
+        assert 1 <= sent < 10, (other, sent)
+
+
+def _slowly(handler: TusServer, request: Recorded) -> Reply:
+    reply = handler(request)
+    if request.method == "PATCH" and reply.status == 204:
+        reply.delay = 0.1
+    return reply
