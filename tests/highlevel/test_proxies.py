@@ -324,3 +324,22 @@ def test_ctrl_c_during_creation_removes_the_task_and_stays_a_keyboard_interrupt(
         with pytest.raises(KeyboardInterrupt):
             hl.tasks.create_from_data(SPEC, resources=images)
         assert hl.tasks.list() == []
+
+
+def test_an_export_already_running_is_waited_for_not_an_error(
+    hl: Client, server: FakeCvatServer, images: list[Path], tmp_path: Path
+) -> None:
+    """The server refuses (409) an export that is still queued or running, e.g. one a
+    Ctrl-C left behind: the new export waits for it to end and starts again."""
+    task = hl.tasks.create_from_data(SPEC, resources=images)
+    tasks_api = hl.api_client.tasks_api
+    running, _ = tasks_api.create_dataset_export("CVAT for images 1.1", task.id, save_images=True)
+    server.clear_request_log()
+    # the fake moves a request on when it is polled: another process waits for that one
+    other = threading.Timer(0.3, hl.wait_for_completion, args=(running.rq_id,))
+    other.start()
+    path = task.export_dataset("CVAT for images 1.1", tmp_path / "a.zip")
+    other.join()
+    assert path is not None and zipfile.is_zipfile(path)
+    statuses = [r.status for r in server.request_log if r.path.endswith("/dataset/export")]
+    assert statuses[0] == 409 and statuses[-1] == 202

@@ -298,6 +298,17 @@ def test_job_annotations_update_and_issues(
     assert job.get_issues() == []
 
 
+def test_export_while_the_same_export_runs(
+    hl: Client, task_with_data: Task, tmp_path: Path
+) -> None:
+    """An identical export left running (CVAT answers 409 to a new one until it ends) is
+    waited for; then the new one is made and downloaded."""
+    tasks_api = hl.api_client.tasks_api
+    tasks_api.create_dataset_export(FORMATS[1], task_with_data.id, save_images=True)
+    path = task_with_data.export_dataset(FORMATS[1], tmp_path / "coco.zip")
+    assert path is not None and zipfile.is_zipfile(path)
+
+
 def test_frame_removal_and_meta(task_with_data: Task) -> None:
     task_with_data.remove_frames_by_ids([1])
     meta = task_with_data.get_meta()

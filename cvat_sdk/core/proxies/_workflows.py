@@ -10,8 +10,9 @@ import io
 import mimetypes
 import os
 import tempfile
+import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 from urllib3.exceptions import HTTPError
 
 from cvat_sdk._runtime import settings
-from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError
+from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError, ConflictException
 from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
@@ -76,6 +77,31 @@ def _stream_to(response: Any, out: SupportsWrite, method: str, url: str) -> int:
     return written
 
 
+#: Seconds an export waits for the same export, already running, to end (409 answers)
+#: when ``Config.wait_timeout`` is not set.
+EXPORT_CONFLICT_WAIT = 600.0
+
+
+def _start_export(entity: Entity, start: Callable[[], tuple[Any, Any]]) -> Any:
+    """Start an export; while the server answers 409 (the same export, by this user, is
+    still queued or running: e.g. one a Ctrl-C left behind, or another process), wait with
+    backoff and ask again, instead of failing."""
+    config = entity._client.config
+    limit = config.wait_timeout or EXPORT_CONFLICT_WAIT
+    deadline = time.monotonic() + limit
+    delay = 0.1
+    while True:
+        try:
+            rq, _ = start()
+            return rq
+        except ConflictException:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, config.status_check_period)
+
+
 class ExportDatasetMixin(Entity):
     """``export_dataset``: the server builds the file in the background, then it is streamed
     to disk."""
@@ -104,7 +130,9 @@ class ExportDatasetMixin(Entity):
             options["cloud_storage_id"] = cloud_storage_id
         if location == "cloud_storage":
             options["filename"] = os.fspath(filename)
-        rq, _ = self.api.create_dataset_export(format_name, self.id, **options)
+        rq = _start_export(
+            self, lambda: self.api.create_dataset_export(format_name, self.id, **options)
+        )
         return self._finish_export(rq, filename, pbar, status_check_period, location)
 
     def _finish_export(
@@ -147,7 +175,7 @@ class DownloadBackupMixin(Entity):
             options["cloud_storage_id"] = cloud_storage_id
         if location == "cloud_storage":
             options["filename"] = os.fspath(filename)
-        rq, _ = self.api.create_backup_export(self.id, **options)
+        rq = _start_export(self, lambda: self.api.create_backup_export(self.id, **options))
         request, _ = self._client.wait_for_completion(
             rq.rq_id, status_check_period=status_check_period, log_prefix=f"backup of {self!r}"
         )
