@@ -232,7 +232,11 @@ class Client:
             self.api_client, about = self._locate(url)
         self.api_map = ApiMap(self.api_client.configuration.host)
         if check_server_version:
-            self.check_server_version(about=about)
+            try:
+                self.check_server_version(about=about)
+            except BaseException:
+                self.api_client.close()
+                raise
 
     # --- connection -----------------------------------------------------------------------
     def _new_api_client(self, host: str, **options: Any) -> ApiClient:
