@@ -12,8 +12,10 @@ import pytest
 
 from cvat_sdk import Client, Config
 from cvat_sdk.core.exceptions import BackgroundRequestFailed
+from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
 from cvat_sdk.core.proxies.jobs import Job
 from cvat_sdk.core.proxies.tasks import ResourceType, Task, TaskCreationError
+from cvat_sdk.core.proxies.types import Location
 from cvat_sdk.exceptions import ApiTypeError, ApiValueError, NotFoundException
 from cvat_sdk.testing import FakeCvatServer
 
@@ -218,7 +220,7 @@ def test_annotations_crud(hl: Client, images: list[Path], on: str) -> None:
     assert target.get_annotations().shapes[0].points == [9, 9, 9, 9]
     target.update_annotations(
         {"shapes": [], "tags": [{"frame": 1, "label_id": label_id}], "tracks": []},
-        action="create",
+        action=AnnotationUpdateAction.CREATE,  # the official SDK's enum, or the plain string
     )
     assert len(target.get_annotations().tags) == 2
     target.remove_annotations(ids=[first.id])
@@ -236,8 +238,14 @@ def test_export_twice_in_a_row_and_import(hl: Client, images: list[Path], tmp_pa
     progress = Recorder()
     first = task.export_dataset("CVAT for images 1.1", tmp_path / "a.zip", include_images=False)
     second = task.export_dataset(
-        "CVAT for images 1.1", tmp_path / "b.zip", include_images=False, pbar=progress
+        "CVAT for images 1.1",
+        tmp_path / "b.zip",
+        include_images=False,
+        pbar=progress,
+        location=Location.LOCAL,
     )
+    with pytest.raises(ApiValueError, match="location"):
+        task.export_dataset("CVAT for images 1.1", tmp_path / "c.zip", location="disk")
     assert first is not None and second is not None
     assert zipfile.is_zipfile(first) and zipfile.is_zipfile(second)
     assert progress.advanced == second.stat().st_size

@@ -6,6 +6,7 @@ background request, then a :mod:`cvat_sdk.core` helper for the bytes.
 
 from __future__ import annotations
 
+import enum
 import io
 import mimetypes
 import os
@@ -25,12 +26,14 @@ from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
 from cvat_sdk.core.proxies.model_proxy import Entity, body_param, model_values
+from cvat_sdk.core.proxies.types import Location
 from cvat_sdk.core.uploading import upload_annotations
 
 if TYPE_CHECKING:
     from urllib3 import HTTPResponse
 
 __all__ = [
+    "AnnotationUpdateAction",
     "AnnotationsMixin",
     "DownloadBackupMixin",
     "ExportDatasetMixin",
@@ -102,6 +105,15 @@ def _start_export(entity: Entity, start: Callable[[], tuple[Any, Any]]) -> Any:
             delay = min(delay * 2, config.status_check_period)
 
 
+def _location_name(location: str | Location | None) -> str | None:
+    if location is None:
+        return None
+    name = str(getattr(location, "value", location))
+    if name not in ("local", "cloud_storage"):
+        raise ApiValueError("must be 'local' or 'cloud_storage'", ["location"])
+    return name
+
+
 class ExportDatasetMixin(Entity):
     """``export_dataset``: the server builds the file in the background, then it is streamed
     to disk."""
@@ -114,7 +126,7 @@ class ExportDatasetMixin(Entity):
         pbar: ProgressReporter | None = None,
         status_check_period: float | None = None,
         include_images: bool = True,
-        location: str | None = None,
+        location: str | Location | None = None,
         cloud_storage_id: int | None = None,
     ) -> Path | None:
         """Export the annotations (and with ``include_images`` the media) in ``format_name``
@@ -124,6 +136,7 @@ class ExportDatasetMixin(Entity):
                 "must be a format name, e.g. 'CVAT for images 1.1'", ["format_name"]
             )
         options: dict[str, Any] = {"save_images": bool(include_images)}
+        location = _location_name(location)
         if location is not None:
             options["location"] = location
         if cloud_storage_id is not None:
@@ -163,12 +176,13 @@ class DownloadBackupMixin(Entity):
         *,
         status_check_period: float | None = None,
         pbar: ProgressReporter | None = None,
-        location: str | None = None,
+        location: str | Location | None = None,
         cloud_storage_id: int | None = None,
     ) -> Path | None:
         """Back up to ``filename``, or to cloud storage with ``location="cloud_storage"``
         (returns None)."""
         options: dict[str, Any] = {}
+        location = _location_name(location)
         if location is not None:
             options["location"] = location
         if cloud_storage_id is not None:
@@ -187,7 +201,15 @@ class DownloadBackupMixin(Entity):
         return download_file(self._client.api_client, result_url, filename, progress=pbar)
 
 
-AnnotationAction = Literal["create", "update", "delete"]
+class AnnotationUpdateAction(str, enum.Enum):
+    """What ``update_annotations`` does with the annotations given."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+AnnotationAction = Literal["create", "update", "delete"] | AnnotationUpdateAction
 
 
 class AnnotationsMixin(Entity):
@@ -209,10 +231,13 @@ class AnnotationsMixin(Entity):
 
     def update_annotations(self, data: Any, *, action: AnnotationAction = "update") -> None:
         """Create, update or delete the given annotations (matched by id for the latter two)."""
-        if action not in ("create", "update", "delete"):
+        action_name = getattr(action, "value", action)
+        if action_name not in ("create", "update", "delete"):
             raise ApiValueError("must be 'create', 'update' or 'delete'", ["action"])
         endpoint = self.api.partial_update_annotations_endpoint
-        endpoint(action=action, id=self.id, **{body_param(endpoint): model_values(data, "data")})
+        endpoint(
+            action=action_name, id=self.id, **{body_param(endpoint): model_values(data, "data")}
+        )
 
     def remove_annotations(self, *, ids: Sequence[int] | None = None) -> None:
         """Remove all annotations, or only the tags, shapes and tracks with these ids."""

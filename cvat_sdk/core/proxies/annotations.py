@@ -1,6 +1,10 @@
 """Annotation capabilities of tasks and jobs (``get_annotations``, ``set_annotations``,
 ``update_annotations``, ``remove_annotations``, ``import_annotations``)."""
 
-from cvat_sdk.core.proxies._workflows import AnnotationAction, AnnotationsMixin
+from cvat_sdk.core.proxies._workflows import (
+    AnnotationAction,
+    AnnotationsMixin,
+    AnnotationUpdateAction,
+)
 
-__all__ = ["AnnotationAction", "AnnotationsMixin"]
+__all__ = ["AnnotationAction", "AnnotationUpdateAction", "AnnotationsMixin"]
