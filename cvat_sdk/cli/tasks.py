@@ -390,11 +390,64 @@ class TaskCreateFromBackup(Command):
 
 @COMMANDS.add("auto-annotate")
 class TaskAutoAnnotate(Command):
-    summary = "annotate a task with a local function (not available yet)"
+    summary = "annotate a task with a detection function run on this machine"
 
     def configure(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("task_id", type=int, help="task id")
-        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--function-module", metavar="MODULE", help="an importable module")
+        source.add_argument("--function-file", metavar="FILE", help="a Python file")
+        parser.add_argument(
+            "-p",
+            "--function-parameter",
+            metavar="NAME=TYPE:VALUE",
+            action="append",
+            default=[],
+            help="an argument of the module's create() (TYPE: str, int, float or bool)",
+        )
+        parser.add_argument(
+            "--clear-existing", action="store_true", help="remove the task's annotations first"
+        )
+        parser.add_argument(
+            "--allow-unmatched-labels",
+            action="store_true",
+            help="ignore the function's labels that the task does not have",
+        )
+        parser.add_argument(
+            "--conf-threshold", type=float, default=None, help="the least confidence kept (0-1)"
+        )
+        parser.add_argument(
+            "--conv-mask-to-poly", action="store_true", help="ask for polygons instead of masks"
+        )
 
     def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        raise UsageError("task auto-annotate is not available yet in this version")
+        try:
+            from cvat_sdk import auto_annotation as cvataa
+        except ImportError as error:
+            raise CliError(f"task auto-annotate needs the pytorch extra: {error}") from error
+        if args.conf_threshold is not None and not 0 <= args.conf_threshold <= 1:
+            raise UsageError(f"--conf-threshold must be between 0 and 1, not {args.conf_threshold}")
+        if args.function_file:
+            existing_file(args.function_file, "function file")
+        try:
+            parameters = dict(map(cvataa.parse_function_parameter, args.function_parameter))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        with doing("loading the detection function"):
+            function = cvataa.load_function(
+                function_module=args.function_module,
+                function_file=args.function_file,
+                parameters=parameters,
+            )
+        retrieve(ctx.client.tasks, "task", args.task_id)
+        with doing(f"annotating task {args.task_id}"):
+            cvataa.annotate_task(
+                ctx.client,
+                args.task_id,
+                function,
+                pbar=ctx.progress("annotating", unit="frame"),
+                clear_existing=args.clear_existing,
+                allow_unmatched_labels=args.allow_unmatched_labels,
+                conf_threshold=args.conf_threshold,
+                conv_mask_to_poly=args.conv_mask_to_poly,
+            )

@@ -115,9 +115,20 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert run.stdout == ""
 
 
-def test_auto_annotate_is_a_stub(cli: FakeCli) -> None:
-    run = cli("task", "auto-annotate", "1", "--function-module", "x").failed(2)
-    assert "not available" in run.error_line
+def test_auto_annotate_needs_one_function_source(cli: FakeCli, tmp_path: Path) -> None:
+    """Checked before the server is asked (the live suite runs the command for real)."""
+    assert "one of the arguments" in cli("task", "auto-annotate", "1").failed(2).stderr
+    both = cli("task", "auto-annotate", "1", "--function-module", "m", "--function-file", "f")
+    assert "not allowed with" in both.failed(2).stderr
+    help_text = run_cli("task", "auto-annotate", "--help").ok().stdout
+    for option in (
+        "--function-parameter",
+        "--clear-existing",
+        "--allow-unmatched-labels",
+        "--conf-threshold",
+        "--conv-mask-to-poly",
+    ):
+        assert option in help_text
 
 
 # --- list, create, delete -----------------------------------------------------------------

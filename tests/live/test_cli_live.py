@@ -8,7 +8,7 @@ one); images are small PNGs the test writes; ``video.avi`` on the share and the 
 by a loopback HTTP server (the kit's CVAT runs without the SSRF proxy); ids and names are
 the test's own (names unique). The two cloud-storage examples need a cloud storage the kit
 cannot reach: they run against the fake server in ``tests/cli``. ``task auto-annotate``
-belongs to another issue.
+runs in ``test_cli_auto_annotate_live.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ LABELS_JSON = '[\n    {"name": "cat", "attributes": []},\n    {"name": "dog", "a
 
 def _share_root() -> Path:
     """The live server's share directory (``CVAT_LIVE_SHARE``, else the kit's default)."""
-    configured = os.environ.get("CVAT_LIVE_SHARE")
+    configured = os.environ.get("CVAT_LIVE_SHARE_DIR") or os.environ.get("CVAT_LIVE_SHARE")
     if configured:
         return Path(configured)
     state = os.environ.get("CVAT_SERVER_STATE") or str(Path.home() / ".cache/cvat-server-2.24")
