@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cvat_sdk.core.helpers import get_paginated_collection
+from cvat_sdk.core.proxies.comments import Comment, CommentsRepo
 from cvat_sdk.core.proxies.model_proxy import (
     CreateMixin,
     DeleteMixin,
@@ -16,19 +17,17 @@ from cvat_sdk.core.proxies.model_proxy import (
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models import IIssueRead as _Fields
-    from cvat_sdk.core.proxies.comments import Comment
 else:
     _Fields = object
 
-__all__ = ["Issue", "IssuesRepo"]
+#: Comment and CommentsRepo are also importable from here, where the official SDK has them.
+__all__ = ["Comment", "CommentsRepo", "Issue", "IssuesRepo"]
 
 
 class Issue(UpdateMixin, DeleteMixin, _Fields):
     _api_name = "issues_api"
 
     def get_comments(self) -> list[Comment]:
-        from cvat_sdk.core.proxies.comments import Comment
-
         return [
             Comment(self._client, m)
             for m in get_paginated_collection(
