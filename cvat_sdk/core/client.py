@@ -179,12 +179,16 @@ class ApiMap:
         path: str,
         *,
         psub: tuple[Any, ...] | Mapping[str, Any] | None = None,
+        kwsub: Mapping[str, Any] | None = None,
         query_params: Mapping[str, Any] | None = None,
     ) -> str:
-        """``host + path``, with ``psub`` substituted into ``%``-placeholders of the path."""
+        """``host + path``, with ``psub`` (a tuple for ``%s``) or ``kwsub`` (a mapping for
+        ``%(name)s``) substituted into the path, and the query appended."""
         url = self.host + path
         if psub is not None:
             url = url % (psub if isinstance(psub, tuple) else dict(psub))
+        if kwsub is not None:
+            url = url % dict(kwsub)
         if query_params:
             url += "?" + urlencode(dict(query_params))
         return url

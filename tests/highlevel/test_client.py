@@ -103,6 +103,17 @@ def test_nothing_listening_names_both_attempts() -> None:
         Client(address)
 
 
+def test_api_map_builds_urls(server: FakeCvatServer) -> None:
+    with Client(server.url, check_server_version=False) as client:
+        api_map = client.api_map
+        assert api_map.make_endpoint_url("/api/tasks/%s", psub=(3,)) == server.url + "/api/tasks/3"
+        assert (
+            api_map.make_endpoint_url("/api/jobs/%(id)s", kwsub={"id": 4}, query_params={"a": 1})
+            == server.url + "/api/jobs/4?a=1"
+        )
+        assert api_map.login == server.url + "/api/auth/login"
+
+
 def test_make_client_checks_its_arguments() -> None:
     with pytest.raises(ApiValueError, match="port"):
         make_client("localhost", port="80a")
