@@ -164,6 +164,12 @@ class Configuration:
         api_key: credentials by scheme: ``sessionAuth`` (session id), ``csrfAuth`` (CSRF token),
             ``tokenAuth`` (``"Token <key>"``), ``signatureAuth``.
         username, password: basic authentication.
+        access_token: a token sent in ``Authorization`` by every request (also settable
+            later as the attribute): ``Bearer <token>`` through the schema's bearer schemes
+            (``accessTokenAuth`` of CVAT 2.51+, a personal access token); a schema without
+            one (CVAT 2.24) sends it through its ``tokenAuth`` scheme as ``Token <token>``,
+            the REST key ``POST /api/auth/login`` answers. A key given for a scheme in
+            ``api_key`` wins over it for that scheme.
         verify_ssl, ssl_ca_cert, cert_file, key_file: TLS settings (verification on by default).
         proxy, proxy_headers: an HTTP(S) proxy (``http://user:password@proxy:3128``: the
             credentials go to the proxy as basic ``Proxy-Authorization``).
@@ -201,7 +207,9 @@ class Configuration:
         connection_pool_maxsize: int | None = None,
         connect_timeout: float | None = settings.CONNECT_TIMEOUT,
         read_timeout: float | None = settings.READ_TIMEOUT,
+        access_token: str | None = None,
     ) -> None:
+        self.access_token = access_token
         self.host = (host or "http://localhost").rstrip("/")
         parts = urlsplit(self.host)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -233,6 +241,29 @@ class Configuration:
         self.read_timeout = read_timeout
 
     # --- credentials --------------------------------------------------------------------
+    @property
+    def access_token(self) -> str | None:
+        """The token every request carries (see the class docstring), or None."""
+        return self._access_token
+
+    @access_token.setter
+    def access_token(self, token: str | None) -> None:
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise ApiValueError("must be a non-empty string or None", ["access_token"])
+        self._access_token = token
+
+    def _access_token_for(self, scheme: AuthScheme) -> str | None:
+        """The ``Authorization`` value ``access_token`` gives ``scheme``, if it feeds it."""
+        token = self._access_token
+        if token is None or scheme.where != "header" or scheme.key != "Authorization":
+            return None
+        if scheme.style == "bearer":
+            return token if token.startswith("Bearer ") else f"Bearer {token}"
+        has_bearer = any(s.style == "bearer" for s in self.auth_schemes)
+        if scheme.style == "api_key" and scheme.name == "tokenAuth" and not has_bearer:
+            return token if token.startswith("Token ") else f"Token {token}"
+        return None
+
     def get_api_key_with_prefix(self, identifier: str, alias: str | None = None) -> str | None:
         key = self.api_key.get(identifier, self.api_key.get(alias) if alias else None)
         if key is None:
@@ -254,6 +285,8 @@ class Configuration:
                 value = self.get_basic_auth_token()
             else:
                 key = self.get_api_key_with_prefix(scheme.name)
+                if key is None:
+                    key = self._access_token_for(scheme)
                 if key is None:
                     continue
                 bearer = scheme.style == "bearer" and not key.startswith("Bearer ")

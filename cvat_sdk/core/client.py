@@ -349,14 +349,12 @@ class Client:
         return bool(self.api_client.configuration.auth_settings())
 
     def use_access_token(self, token: str) -> None:
-        """Authenticate every request with a personal access token (``Bearer``)."""
-        if not isinstance(token, str) or not token:
+        """Authenticate every request with ``token``: sets ``Configuration.access_token``,
+        so it goes as ``Bearer <token>`` where the schema has a bearer scheme (personal
+        access tokens, CVAT 2.51+) and as ``Token <token>`` (the REST key) on older ones."""
+        if not isinstance(token, str) or not token.strip():
             raise ApiValueError("must be a non-empty string", ["access_token"])
-        configuration = self.api_client.configuration
-        if any(s.name == "accessTokenAuth" for s in configuration.auth_schemes):
-            configuration.api_key["accessTokenAuth"] = token
-        else:  # a schema older than access tokens: the header is the same
-            self.api_client.set_default_header("Authorization", f"Bearer {token}")
+        self.api_client.configuration.access_token = token
 
     # --- organization context -------------------------------------------------------------
     @property
