@@ -338,11 +338,16 @@ def _server_offset(
 
 
 def _bulk_groups(files: Sequence[_File]) -> list[list[_File]]:
+    """Files in request-sized groups, in order: as many as the workers that send them, each of
+    at least ``BULK_REQUEST_MIN`` and at most ``BULK_REQUEST_MAX`` bytes."""
+    total = sum(f.size for f in files)
+    share = -(-total // max(settings.UPLOAD_WORKERS, 1))
+    limit = min(settings.BULK_REQUEST_MAX, max(settings.BULK_REQUEST_MIN, share))
     groups: list[list[_File]] = []
     current: list[_File] = []
     current_size = 0
     for file in files:
-        too_big = current_size + file.size > settings.BULK_REQUEST_MAX
+        too_big = current_size + file.size > limit
         if current and (too_big or len(current) >= settings.BULK_REQUEST_MAX_FILES):
             groups.append(current)
             current, current_size = [], 0

@@ -95,7 +95,9 @@ def test_create_from_data_predefined_order_big_and_small_and_original_frames(
 ) -> None:
     files = [
         png(tmp_path / "c.png", 30, 20, seed=1),
-        png(tmp_path / "big.png", 1800, 1700, noise=True),  # > 8 MiB: goes through TUS
+        png(
+            tmp_path / "big.png", 1800, 1700, noise=True
+        ),  # 9.2 MB: in bulk by default (BULK_FILE_MAX = 32 MiB)
         png(tmp_path / "a.png", 30, 20, seed=2),
         _jpeg(tmp_path / "b.jpg", 40),
     ]

@@ -50,6 +50,12 @@ def via_proxy(live: LiveServer, proxy: TcpProxy) -> Iterator[ApiClient]:
         yield api_client
 
 
+@pytest.fixture(autouse=True)
+def tus_above_8_mib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The big image goes through TUS (by default, files up to 32 MiB go in bulk)."""
+    monkeypatch.setattr(settings, "BULK_FILE_MAX", 8 * MiB)
+
+
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "TUS_CHUNK_SIZE", CHUNK)
