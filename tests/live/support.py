@@ -7,6 +7,7 @@ import os
 import struct
 import uuid
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,37 @@ class LiveServer:
 
     def client(self, **options: Any) -> ApiClient:
         return ApiClient(self.configuration(**options))
+
+
+@contextlib.contextmanager
+def throwaway_user(live: LiveServer, prefix: str) -> Iterator[tuple[str, str]]:
+    """A new user (name, password) for one test: CVAT keeps one REST token per user and any
+    logout deletes it, so token-based clients need a user nobody else logs in and out as.
+    Deleted at the end, with the tasks and projects it still owns."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
+    # registering opens a session of the new user: on a client of its own
+    with ApiClient(Configuration(host=live.url)) as anonymous:
+        anonymous.auth_api.create_register(
+            {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password1": password,
+                "password2": password,
+                "first_name": prefix,
+                "last_name": "test",
+            }
+        )
+    with live.client() as admin:
+        try:
+            yield name, password
+        finally:
+            for kind in ("tasks", "projects"):
+                api = getattr(admin, f"{kind}_api")
+                for item in api.list(owner=name, page_size=100)[0].results:
+                    api.destroy(item.id)
+            (user,) = admin.users_api.list(username=name)[0].results
+            admin.users_api.destroy(user.id)
 
 
 def connect_live_server() -> LiveServer:

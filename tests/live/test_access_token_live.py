@@ -5,7 +5,6 @@ alone: the admin is never logged out."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,30 +13,13 @@ from cvat_sdk import Client, make_client
 from cvat_sdk.api_client import ApiClient, Configuration
 from cvat_sdk.exceptions import UnauthorizedException
 
-from .support import LiveServer
+from .support import LiveServer, throwaway_user
 
 
 @pytest.fixture
 def throwaway(live: LiveServer) -> Iterator[tuple[str, str]]:
-    name = f"tok{uuid.uuid4().hex[:10]}"
-    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
-    with ApiClient(Configuration(host=live.url)) as anonymous:  # registering logs it in
-        anonymous.auth_api.create_register(
-            {
-                "username": name,
-                "email": f"{name}@example.com",
-                "password1": password,
-                "password2": password,
-                "first_name": "token",
-                "last_name": "test",
-            }
-        )
-    with live.client() as admin:
-        try:
-            yield name, password
-        finally:
-            (user,) = admin.users_api.list(username=name)[0].results
-            admin.users_api.destroy(user.id)
+    with throwaway_user(live, "tok") as user:
+        yield user
 
 
 def _rest_key(live: LiveServer, user: tuple[str, str]) -> str:

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.api_client import ApiClient
 from tests.cli.support import Run, run_cli
 from tests.support import oracle
 
-from .support import LiveServer, Trash, png
+from .support import LiveServer, Trash, png, throwaway_user
 
 LABELS = '[{"name": "cat", "attributes": []}, {"name": "dog", "attributes": []}]'
 
@@ -121,32 +121,8 @@ class Both:
 
 @pytest.fixture(scope="module")
 def own_user(live: LiveServer) -> Iterator[tuple[str, str]]:
-    """A user of these tests alone: CVAT keeps one REST token per user and any logout deletes
-    it, so the official CLI (which authenticates with that token) fails at random as a user
-    that other clients log in and out as. Deleted at the end, with what it still owns."""
-    name = f"cli{uuid.uuid4().hex[:10]}"
-    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
-    with ApiClient(Configuration(host=live.url)) as anonymous:  # registering logs it in
-        anonymous.auth_api.create_register(
-            {
-                "username": name,
-                "email": f"{name}@example.com",
-                "password1": password,
-                "password2": password,
-                "first_name": "cli",
-                "last_name": "oracle",
-            }
-        )
-    with live.client() as admin:
-        try:
-            yield name, password
-        finally:
-            for kind in ("tasks", "projects"):
-                api = getattr(admin, f"{kind}_api")
-                for item in api.list(owner=name, page_size=100)[0].results:
-                    api.destroy(item.id)
-            (user,) = admin.users_api.list(username=name)[0].results
-            admin.users_api.destroy(user.id)
+    with throwaway_user(live, "cli") as user:
+        yield user
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from cvat_sdk.core.proxies.tasks import ResourceType, Task, TaskCreationError
 from cvat_sdk.exceptions import NotFoundException
 from tests.support.tcp_proxy import TcpProxy
 
-from .support import LiveServer, MiB, Trash, png
+from .support import LiveServer, MiB, Trash, png, throwaway_user
 
 FORMATS = ("CVAT for images 1.1", "COCO 1.0")
 #: The import format of each export format (CVAT names them differently).
@@ -461,37 +461,8 @@ def test_whole_suite_with_a_client_of_another_schema(
 
 @pytest.fixture
 def own_user(live: LiveServer) -> Iterator[tuple[str, str]]:
-    """A user of this test alone: CVAT keeps one REST token per user and any logout deletes
-    it, so a token-based client (the official SDK) of a user others log in and out as fails
-    at random. Deleted at the end, with anything it still owns."""
-    import uuid
-
-    name = f"hl{uuid.uuid4().hex[:10]}"
-    password = f"Quiet-Harbor-{uuid.uuid4().hex[:6]}!"
-    from cvat_sdk.api_client import ApiClient, Configuration
-
-    # registering opens a session of the new user: on a client of its own
-    with ApiClient(Configuration(host=live.url)) as anonymous:
-        anonymous.auth_api.create_register(
-            {
-                "username": name,
-                "email": f"{name}@example.com",
-                "password1": password,
-                "password2": password,
-                "first_name": "high",
-                "last_name": "level",
-            }
-        )
-    with live.client() as admin:
-        try:
-            yield name, password
-        finally:
-            for kind in ("tasks", "projects"):
-                api = getattr(admin, f"{kind}_api")
-                for item in api.list(owner=name)[0].results:  # left over by a failed run
-                    api.destroy(item.id)
-            (user,) = admin.users_api.list(username=name)[0].results
-            admin.users_api.destroy(user.id)
+    with throwaway_user(live, "hl") as user:
+        yield user
 
 
 def _run_flow(env: dict[str, str], live: LiveServer, user: tuple[str, str], work: Path) -> dict:
