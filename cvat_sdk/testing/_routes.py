@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import _annotations as ann
-from . import _auth, _media, _transfers, _views
+from . import _auth, _issues, _media, _transfers, _views
 from ._http import Call, HttpError, Reply
 from ._transfers import export, import_annotations, import_backup, import_dataset, task_data
 from ._uploads import tus_chunk, tus_options
@@ -153,8 +153,23 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/projects/{id}/backup", _download("project", "backup")),
     Route("GET", "/api/tasks/{id}/dataset", _download("task", "dataset")),
     Route("GET", "/api/tasks/{id}/backup", _download("task", "backup")),
-    # Media: frames and chunks (cvat_sdk.datasets reads them)
+    # Media: frames, chunks and previews
     Route("GET", "/api/tasks/{id}/data/", _media.data),
+    Route("GET", "/api/jobs/{id}/data", _media.job_data),
+    Route("GET", "/api/tasks/{id}/preview", _media.task_preview),
+    Route("GET", "/api/jobs/{id}/preview", _media.job_preview),
+    Route("GET", "/api/projects/{id}/preview", _media.project_preview),
+    # Issues and their comments
+    Route("GET", "/api/issues", _issues.issues_list),
+    Route("POST", "/api/issues", _issues.issues_create),
+    Route("GET", "/api/issues/{id}", _issues.issues_retrieve),
+    Route("PATCH", "/api/issues/{id}", _issues.issues_update),
+    Route("DELETE", "/api/issues/{id}", _issues.issues_delete),
+    Route("GET", "/api/comments", _issues.comments_list),
+    Route("POST", "/api/comments", _issues.comments_create),
+    Route("GET", "/api/comments/{id}", _issues.comments_retrieve),
+    Route("PATCH", "/api/comments/{id}", _issues.comments_update),
+    Route("DELETE", "/api/comments/{id}", _issues.comments_delete),
     Route("GET", "/api/jobs/{id}/dataset", _download("job", "dataset")),
 )
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._http import Call, Json
-    from ._store import Job, Organization, Project, Task, User
+    from ._store import Comment, Issue, Job, Organization, Project, Task, User
 
 VERSION = "2.24.0"
 DEFAULT_CHUNK_SIZE = 36
@@ -162,13 +162,45 @@ def job(call: Call, job: Job) -> Json:
         "data_original_chunk_type": "imageset",
         "created_date": job.created_date,
         "updated_date": job.updated_date,
-        "issues": {"url": call.url("/api/issues", {"job_id": job.id}), "count": 0},
+        "issues": {
+            "url": call.url("/api/issues", {"job_id": job.id}),
+            "count": sum(i.job_id == job.id for i in call.store.issues.values()),
+        },
         "labels": {"url": call.url("/api/labels", {"job_id": job.id})},
         "type": job.type,
         "organization": _org_id(task.organization),
         "target_storage": task.target_storage,
         "source_storage": task.source_storage,
         "assignee_updated_date": None,
+    }
+
+
+def issue(call: Call, issue: Issue) -> Json:
+    return {
+        "id": issue.id,
+        "frame": issue.frame,
+        "position": issue.position,
+        "job": issue.job_id,
+        "owner": basic_user(call, issue.owner),
+        "assignee": basic_user(call, issue.assignee),
+        "created_date": issue.created_date,
+        "updated_date": issue.updated_date,
+        "resolved": issue.resolved,
+        "comments": {
+            "count": sum(c.issue_id == issue.id for c in call.store.comments.values()),
+            "url": call.url("/api/comments", {"issue_id": issue.id}),
+        },
+    }
+
+
+def comment(call: Call, comment: Comment) -> Json:
+    return {
+        "id": comment.id,
+        "issue": comment.issue_id,
+        "owner": basic_user(call, comment.owner),
+        "message": comment.message,
+        "created_date": comment.created_date,
+        "updated_date": comment.updated_date,
     }
 
 

@@ -126,6 +126,29 @@ class Job:
     updated_date: str = field(default_factory=now)
 
 
+@dataclass(eq=False)
+class Issue:
+    id: int
+    job_id: int
+    frame: int
+    position: list[float]
+    owner: User
+    assignee: User | None = None
+    resolved: bool = False
+    created_date: str = field(default_factory=now)
+    updated_date: str = field(default_factory=now)
+
+
+@dataclass(eq=False)
+class Comment:
+    id: int
+    issue_id: int
+    owner: User
+    message: str
+    created_date: str = field(default_factory=now)
+    updated_date: str = field(default_factory=now)
+
+
 class Store:
     """All state of one fake server. Callers hold `lock` while reading or changing it."""
 
@@ -156,6 +179,8 @@ class Store:
         self.tasks: dict[int, Task] = {}
         self.jobs: dict[int, Job] = {}
         self.labels: dict[int, Label] = {}
+        self.issues: dict[int, Issue] = {}
+        self.comments: dict[int, Comment] = {}
         self.requests: dict[str, BackgroundRequest] = {}
         self.tus_uploads: dict[str, TusUpload] = {}
         self.upload_areas: dict[str, UploadArea] = {}
@@ -165,6 +190,8 @@ class Store:
             id(self.tasks): "Task",
             id(self.jobs): "Job",
             id(self.labels): "Label",
+            id(self.issues): "Issue",
+            id(self.comments): "Comment",
         }
 
     def next_id(self, kind: str) -> int:
@@ -205,6 +232,10 @@ class Store:
             return record.owner is user
         if isinstance(record, Job):
             return record.assignee is user or self.can_access(user, self.tasks[record.task_id])
+        if isinstance(record, Issue):
+            return record.owner is user or self.can_access(user, self.jobs[record.job_id])
+        if isinstance(record, Comment):
+            return self.can_access(user, self.issues[record.issue_id])
         if isinstance(record, Label):
             parent = self.projects.get(record.project_id or 0) or self.tasks.get(
                 record.task_id or 0
@@ -236,9 +267,19 @@ class Store:
 
     # Removal, with what CVAT removes along.
 
+    def delete_job(self, job: Job) -> None:
+        for issue in [i for i in self.issues.values() if i.job_id == job.id]:
+            self.delete_issue(issue)
+        del self.jobs[job.id]
+
+    def delete_issue(self, issue: Issue) -> None:
+        for comment in [c for c in self.comments.values() if c.issue_id == issue.id]:
+            del self.comments[comment.id]
+        del self.issues[issue.id]
+
     def delete_task(self, task: Task) -> None:
         for job in self.task_jobs(task):
-            del self.jobs[job.id]
+            self.delete_job(job)
         for label in [lb for lb in self.labels.values() if lb.task_id == task.id]:
             del self.labels[label.id]
         if task.data is not None:

@@ -348,7 +348,7 @@ def jobs_delete(call: Call) -> Reply:
     job = call.store.get(call.store.jobs, call.id, call.me)
     if job.type != "ground_truth":
         raise HttpError(400, "Only ground truth jobs can be removed")
-    del call.store.jobs[job.id]
+    call.store.delete_job(job)
     return Reply.empty(204)
 
 

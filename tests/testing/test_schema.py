@@ -63,6 +63,15 @@ RESULT_DOWNLOADS = {
     "/api/tasks/{id}/backup",
     "/api/projects/{id}/backup",
     "/api/tasks/{id}/data/",  # a media chunk (a zip of frames), not an export's result
+    "/api/jobs/{id}/data",
+}
+# Frames and previews: images, where the schema names no media type.
+MEDIA = {
+    "/api/tasks/{id}/data/",
+    "/api/jobs/{id}/data",
+    "/api/tasks/{id}/preview",
+    "/api/jobs/{id}/preview",
+    "/api/projects/{id}/preview",
 }
 
 
@@ -168,6 +177,9 @@ def check(method: str, url: str, route: str, response: urllib3.BaseHTTPResponse)
     if response.headers.get("Content-Type") == "application/zip":
         assert (method, route, response.status) in {("GET", r, 200) for r in RESULT_DOWNLOADS}
         assert response.data[:2] == b"PK", context
+    elif response.headers.get("Content-Type", "").startswith("image/"):
+        assert (method, route, response.status) in {("GET", r, 200) for r in MEDIA}, context
+        assert response.data, context
     elif gap is None:
         parts = urlsplit(url)
         query = ImmutableMultiDict(parse_qsl(parts.query))
@@ -256,6 +268,31 @@ def exercise_every_route(api: Api) -> None:
     cat = next(lb for lb in labels if lb["name"] == "cat")
     api.ok("GET", f"/api/labels/{cat['id']}")
     api.ok("PATCH", f"/api/labels/{cat['id']}", json={"color": "#000000"})
+
+    frame = {"type": "frame", "number": 0, "quality": "original"}
+    for path, params in (
+        (f"/api/tasks/{task['id']}/data/", frame),
+        (f"/api/jobs/{jobs[0]['id']}/data", frame),
+        (f"/api/jobs/{jobs[0]['id']}/data", {"type": "chunk", "index": 0}),
+        (f"/api/tasks/{task['id']}/preview", None),
+        (f"/api/jobs/{jobs[0]['id']}/preview", None),
+        (f"/api/projects/{project['id']}/preview", None),
+    ):
+        assert api.call("GET", path, params).status == 200, path
+    issue = api.ok(
+        "POST",
+        "/api/issues",
+        json={"frame": 0, "position": [1, 2, 3, 4], "job": jobs[0]["id"], "message": "m"},
+    )
+    api.ok("GET", "/api/issues", {"job_id": jobs[0]["id"]})
+    api.ok("GET", f"/api/issues/{issue['id']}")
+    api.ok("PATCH", f"/api/issues/{issue['id']}", json={"resolved": True, "assignee": 1})
+    comment = api.ok("POST", "/api/comments", json={"issue": issue["id"], "message": "c"})
+    api.ok("GET", "/api/comments", {"issue_id": issue["id"]})
+    api.ok("GET", f"/api/comments/{comment['id']}")
+    api.ok("PATCH", f"/api/comments/{comment['id']}", json={"message": "edited"})
+    api.ok("DELETE", f"/api/comments/{comment['id']}")
+    api.ok("DELETE", f"/api/issues/{issue['id']}")
     api.ok("DELETE", f"/api/labels/{next(lb['id'] for lb in labels if lb['name'] == 'extra')}")
 
     track = {
