@@ -3,7 +3,9 @@ auto-annotation on a real CVAT, ours vs the official cvat-sdk 2.24.0.
 
 One task of N frames (JPEGs of 320x240, two boxes per frame) is made with our SDK. Each
 measurement runs in a process of its own, with the same script for both SDKs (their public
-API is the same); the official one from ``.oracle`` (``tests/support/oracle.py``):
+API is the same); the official one from ``.oracle`` (``tests/support/oracle.py``), run outside
+this repository (checked: each worker reports the package it imported). The task belongs to
+a throwaway user, deleted after, so the workers' logins and logouts touch no one else's token:
 
 * ``first``: a fresh cache dir; ``TaskVisionDataset(client, task)`` then every sample read;
 * ``cached``: the same again with the cache of ``first``;
@@ -19,6 +21,7 @@ from memory). Results go to ``bench/results_datasets.json`` (key ``datasets_real
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import subprocess
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,14 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = r"""
 import json, sys, time
 args = json.loads(sys.argv[1])
-from cvat_sdk import make_client, Config
+from cvat_sdk import Client, Config
 import PIL.Image
 import cvat_sdk.auto_annotation as cvataa
 from cvat_sdk.pytorch import TaskVisionDataset  # torch loads before the clock starts
 started = time.perf_counter()
-config = Config(cache_dir=args["cache_dir"])
-with make_client(args["host"], port=args["port"], credentials=(args["user"], args["password"]),
-                 config=config) as client:
+client = Client(f'{args["host"]}:{args["port"]}', config=Config(cache_dir=args["cache_dir"]))
+client.login((args["user"], args["password"]))  # a throwaway user: logging out is harmless
+with client:
     connected = time.perf_counter()
     if args["what"] == "annotate":
         class Box:
@@ -50,7 +54,7 @@ with make_client(args["host"], port=args["port"], credentials=(args["user"], arg
                 return [cvataa.rectangle(0, [1, 1, 10, 10])]
         cvataa.annotate_task(client, args["task"], Box(), clear_existing=True)
         done = time.perf_counter()
-        print(json.dumps({"total": done - connected}))
+        print(json.dumps({"total": done - connected, "sdk": cvataa.__file__}))
     else:
         dataset = TaskVisionDataset(client, args["task"])
         built = time.perf_counter()
@@ -58,7 +62,8 @@ with make_client(args["host"], port=args["port"], credentials=(args["user"], arg
             image, target = dataset[i]
         done = time.perf_counter()
         print(json.dumps({"construct": built - connected, "iterate": done - built,
-                          "total": done - connected, "samples": len(dataset)}))
+                          "total": done - connected, "samples": len(dataset),
+                          "sdk": cvataa.__file__}))
 """
 
 
@@ -67,16 +72,24 @@ def _run(sdk: str, args: dict[str, object]) -> dict[str, float]:
     from tests.support import oracle
 
     env = oracle.environment() if sdk == "official" else oracle.python_environment(ROOT)
+    # ``-c`` puts the working directory first on sys.path: it must not be this repository,
+    # whose cvat_sdk would shadow the official one
     done = subprocess.run(
         [sys.executable, "-c", WORKER, json.dumps(args)],
         capture_output=True,
         text=True,
         env=env,
+        cwd=str(args["cache_dir"]).rsplit("/", 1)[0],
         check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{sdk} worker failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    where = str(result.pop("sdk"))
+    expected = oracle.ORACLE_DIR if sdk == "official" else ROOT
+    if not where.startswith(str(expected / "cvat_sdk")) or (sdk == "ours" and ".oracle" in where):
+        raise RuntimeError(f"the {sdk} worker imported {where}")
+    return result
 
 
 def _make_task(url: str, user: str, password: str, frames: int, workdir: Path) -> int:
@@ -112,6 +125,36 @@ def _make_task(url: str, user: str, password: str, frames: int, workdir: Path) -
         return int(task.id)
 
 
+@contextlib.contextmanager
+def _throwaway_user(options: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """A new user for the run (deleted after): CVAT keeps one token per user and a logout
+    ends it, so the workers must not log in and out as the admin others may be using."""
+    from cvat_sdk.api_client import ApiClient, Configuration
+
+    name = f"bench{uuid.uuid4().hex[:10]}"
+    password = f"Bench-{uuid.uuid4().hex[:12]}!"
+    with ApiClient(Configuration(host=options.real_server)) as anonymous:
+        anonymous.auth_api.create_register(
+            {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password1": password,
+                "password2": password,
+                "first_name": "bench",
+                "last_name": "datasets",
+            }
+        )
+    admin = Configuration(
+        host=options.real_server, username=options.user, password=options.password
+    )
+    try:
+        yield name, password
+    finally:
+        with ApiClient(admin) as api_client:
+            (found,) = api_client.users_api.list(username=name)[0].results
+            api_client.users_api.destroy(found.id)
+
+
 def _decode_floor(workdir: Path) -> float:
     from PIL import Image
 
@@ -137,17 +180,15 @@ def main() -> None:
     if problem:
         sys.exit(problem)
     parts = urlsplit(options.real_server)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _throwaway_user(options) as (user, password):
         workdir = Path(tmp)
-        task_id = _make_task(
-            options.real_server, options.user, options.password, options.frames, workdir
-        )
+        task_id = _make_task(options.real_server, user, password, options.frames, workdir)
         try:
             common = {
                 "host": f"{parts.scheme}://{parts.hostname}",
                 "port": parts.port or 80,
-                "user": options.user,
-                "password": options.password,
+                "user": user,
+                "password": password,
                 "task": task_id,
             }
             _run("ours", {**common, "what": "dataset", "cache_dir": str(workdir / "warm")})
@@ -165,12 +206,11 @@ def main() -> None:
                     print(sdk, round_, first, cached, annotate, file=sys.stderr)
             decode = _decode_floor(workdir)
         finally:
-            from cvat_sdk import make_client
+            from cvat_sdk.api_client import ApiClient, Configuration
 
-            with make_client(
-                options.real_server, credentials=(options.user, options.password)
-            ) as client:
-                client.tasks.remove_by_ids([task_id])
+            config = Configuration(host=options.real_server, username=user, password=password)
+            with ApiClient(config) as api_client:  # basic auth: no session to log out of
+                api_client.tasks_api.destroy(task_id)
 
     def best(sdk: str, what: str) -> float:
         return min(r["total"] for r in results[sdk][what])
