@@ -63,6 +63,10 @@ def _download(target: str, subresource: str, fallback: Handler | None = None) ->
     annotations themselves otherwise."""
 
     def handler(call: Call) -> Reply:
+        if target == "project" and subresource == "annotations" and not call.query.get("format"):
+            # CVAT 2.24 serves no project annotations as data: this is only the v1 export
+            call.store.get(call.store.projects, call.id, call.me)
+            raise HttpError(400, "Format is not specified", as_is=True)
         if fallback is None or call.query.get("action") == "download":
             return _transfers.download(call, target, subresource)
         if call.query.get("format"):

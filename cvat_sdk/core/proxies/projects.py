@@ -6,6 +6,7 @@ import contextlib
 import io
 from typing import TYPE_CHECKING, Any
 
+from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies._workflows import (
     DownloadBackupMixin,
@@ -31,7 +32,22 @@ if TYPE_CHECKING:
 else:
     _Fields = object
 
-__all__ = ["Project", "ProjectsRepo"]
+__all__ = ["Project", "ProjectAnnotationsUnavailable", "ProjectsRepo"]
+
+
+class ProjectAnnotationsUnavailable(CvatSdkException, TypeError):
+    """``Project.get_annotations()``: CVAT has no request that answers a project's annotations
+    as data. A ``TypeError`` too, which is what the official SDK raises there."""
+
+    def __init__(self, project_id: int) -> None:
+        self.project_id = project_id
+        super().__init__(
+            f"project {project_id}: CVAT serves no project annotations as data (GET "
+            f"/api/projects/{project_id}/annotations is the deprecated dataset export); use "
+            "project.export_dataset(format_name, filename, include_images=False) for a file, "
+            "or task.get_annotations() for each task of project.get_tasks() (frame numbers "
+            "are per task)"
+        )
 
 
 class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin, _Fields):
@@ -74,6 +90,12 @@ class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin,
         return get_paginated_collection(
             self._client.api_client.labels_api.list_endpoint, project_id=self.id
         )
+
+    def get_annotations(self) -> Any:
+        """Always raises ``ProjectAnnotationsUnavailable``, before any request, naming the
+        ways out: merged per-task annotations would mix up frame numbers, and the endpoint
+        of that name only exports a dataset."""
+        raise ProjectAnnotationsUnavailable(self.id)
 
     def get_preview(self) -> io.BytesIO:
         _, response = self.api.retrieve_preview_endpoint(id=self.id, _parse_response=False)
