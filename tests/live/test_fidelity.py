@@ -699,6 +699,244 @@ def other_answers(side: Side, images: dict[str, bytes]) -> Obs:
     }
 
 
+def _task_with_frames(side: Side, images: dict[str, bytes], **fields: Any) -> int:
+    """A task of a.png, b.png, c.png in chunks of 2 (``fields``: segment_size...)."""
+    body = {"name": side.unique("task"), "labels": [{"name": "cat"}], **fields}
+    answer = side.call("POST", "/api/tasks", json=body)
+    task = int(answer.json["id"])
+    side.made("tasks", task)
+    side.ids["task", task] = "<task>"
+    form: dict[str, Any] = {"image_quality": "70", "chunk_size": "2"}
+    for i, name in enumerate(("a.png", "b.png", "c.png")):
+        form[f"client_files[{i}]"] = (name, images[name], "image/png")
+    assert ended(side, side.call("POST", f"/api/tasks/{task}/data/", fields=form))["status"] == (
+        "finished"
+    )
+    return task
+
+
+def _media(answer: Answer) -> tuple[Any, ...]:
+    """Status, media type and body of a media answer: for an image its first bytes, for a zip
+    its members, for JSON the value (CVAT's messages are compared as they are)."""
+    kind = answer.headers.get("content-type", "")
+    if kind == "application/zip":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(answer.data)) as archive:
+            members: Any = archive.namelist()
+        return answer.status, kind, members, "x-checksum" in answer.headers
+    if kind.startswith("image/"):
+        return answer.status, kind, answer.data[:3]
+    if kind.startswith("text/html"):
+        return answer.status, kind, answer.data[:60]
+    return answer.status, kind, answer.json if answer.data else None
+
+
+def media_answers(side: Side, images: dict[str, bytes]) -> Obs:
+    """Frames (originals), chunks, previews and context images of a task and its jobs, with
+    CVAT's checks of the query; compressed frames are only counted (CVAT re-encodes them as
+    JPEG, the fake serves the upload)."""
+    task = _task_with_frames(side, images, segment_size=2)
+    jobs = side.call("GET", f"/api/jobs?task_id={task}&sort=id").json["results"]
+    second = int(jobs[1]["id"])
+    side.ids["job", second] = "<job>"
+    obs: Obs = {"jobs": [(j["start_frame"], j["stop_frame"]) for j in jobs]}
+    task_queries = [
+        "",
+        "type=bogus",
+        "type=frame",
+        "type=frame&number=0&quality=bad",
+        "type=frame&number=x",
+        "type=frame&number=1&quality=original",
+        "type=frame&number=3",
+        "type=frame&number=-1",
+        "type=chunk&number=1&quality=original",
+        "type=chunk&number=2",
+        "type=chunk",
+        "type=chunk&number=0&quality=bad",
+        "type=context_image&number=0",
+        "type=context_image&number=5",
+        "type=context_image",
+        "type=preview",
+        "type=preview&quality=bad",
+    ]
+    for query in task_queries:
+        obs[f"task {query}"] = _media(side.call("GET", f"/api/tasks/{task}/data?{query}"))
+    job_queries = [
+        "",
+        "type=frame",
+        "type=frame&number=0",
+        "type=frame&number=2&quality=original",
+        "type=frame&number=2&quality=bad",
+        "type=chunk",
+        "type=chunk&number=1&index=0",
+        "type=chunk&index=0&quality=original",
+        "type=chunk&index=1",
+        "type=chunk&number=0",
+        "type=chunk&number=1&quality=original",
+        "type=context_image&number=0",
+        "type=preview",
+    ]
+    for query in job_queries:
+        obs[f"job {query}"] = _media(side.call("GET", f"/api/jobs/{second}/data?{query}"))
+    compressed = side.call("GET", f"/api/tasks/{task}/data?type=frame&number=0")
+    obs["compressed"] = compressed.status
+    obs["original_as_uploaded"] = (
+        side.call("GET", f"/api/tasks/{task}/data?type=frame&number=2&quality=original").data
+        == images["c.png"]
+    )
+    for kind, ident in (("tasks", task), ("jobs", second), ("tasks", 999999999)):
+        obs[f"{kind} preview"] = _media(side.call("GET", f"/api/{kind}/{ident}/preview"))
+    return obs
+
+
+def previews_without_data(side: Side, images: dict[str, bytes]) -> Obs:
+    """Previews of a project with no task, with a task without data, with a task whose data
+    was only begun, and frames of those tasks."""
+    answer = side.call("POST", "/api/projects", json={"name": side.unique("project")})
+    project = int(answer.json["id"])
+    side.made("projects", project)
+    obs: Obs = {"no_task": _media(side.call("GET", f"/api/projects/{project}/preview"))}
+    body = {"name": side.unique("task"), "project_id": project}
+    task = int(side.call("POST", "/api/tasks", json=body).json["id"])
+    side.made("tasks", task)
+    obs["task_no_data"] = _media(side.call("GET", f"/api/tasks/{task}/preview"))
+    obs["project_no_data"] = _media(side.call("GET", f"/api/projects/{project}/preview"))
+    obs["frame_no_data"] = _media(side.call("GET", f"/api/tasks/{task}/data?type=frame&number=0"))
+    side.start(f"/api/tasks/{task}/data/")  # a Data of size 0
+    obs["task_begun"] = _media(side.call("GET", f"/api/tasks/{task}/preview"))
+    obs["project_begun"] = _media(side.call("GET", f"/api/projects/{project}/preview"))
+    obs["frame_begun"] = _media(side.call("GET", f"/api/tasks/{task}/data?type=frame&number=0"))
+    annotations = side.call("GET", f"/api/projects/{project}/annotations")
+    obs["project_annotations"] = (annotations.status, annotations.json)
+    return obs
+
+
+def issues_and_comments(side: Side, images: dict[str, bytes]) -> Obs:
+    """Issues and comments: creation checks (in CVAT's order: the parent first), reads,
+    filters, updates of what may change, and what removal takes along."""
+    task = _task_with_frames(side, images, segment_size=2)
+    jobs = [
+        int(j["id"]) for j in side.call("GET", f"/api/jobs?task_id={task}&sort=id").json["results"]
+    ]
+    for index, job in enumerate(jobs):
+        side.ids["job", job] = f"<job{index}>"
+    issues_made: dict[str, int] = {}
+    comments_made: dict[str, int] = {}
+
+    def seen(answer: Answer) -> Any:
+        """The answer with ids, dates, URLs and users made placeholders."""
+        if not answer.data:
+            return answer.status, None
+        if not answer.headers.get("content-type", "").startswith("application/vnd.cvat+json"):
+            return answer.status, answer.headers.get("content-type")
+        return answer.status, shape(answer.json)
+
+    def shape(value: Any) -> Any:
+        if isinstance(value, list):
+            return [shape(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key_, item in value.items():
+            if key_.endswith("_date"):
+                out[key_] = bool(item)
+            elif key_ in ("owner", "assignee") and isinstance(item, dict):
+                out[key_] = "<me>" if item["username"] == side.user else item["username"]
+            elif key_ == "url":
+                out[key_] = side.norm(re.sub(r"issue_id=\d+", "issue_id=<issue>", item))
+            elif key_ == "id":
+                out[key_] = "<id>"
+            elif key_ == "job":
+                out[key_] = side.ids.get(("job", item), item)
+            elif key_ == "issue":
+                out[key_] = next((k for k, v in issues_made.items() if v == item), item)
+            else:
+                out[key_] = shape(item)
+        return out
+
+    def issue(name: str, body: dict[str, Any]) -> Any:
+        answer = side.call("POST", "/api/issues", json=body)
+        if answer.status == 201:
+            issues_made[name] = int(answer.json["id"])
+        return seen(answer)
+
+    def comment(name: str, body: dict[str, Any]) -> Any:
+        answer = side.call("POST", "/api/comments", json=body)
+        if answer.status == 201:
+            comments_made[name] = int(answer.json["id"])
+        return seen(answer)
+
+    first, second = jobs
+    obs: Obs = {
+        "empty": issue("-", {}),
+        "bad_job": seen(
+            side.call("POST", "/api/issues", json={"job": "j", "frame": 0, "position": [1]})
+        ),
+        "missing_job": issue(
+            "-", {"frame": 0, "position": [1, 2], "job": 999999999, "message": "m"}
+        ),
+        "empty_position": issue("-", {"frame": 0, "position": [], "job": first, "message": "m"}),
+        "bad_position": issue("-", {"frame": 0, "position": ["a"], "job": first, "message": "m"}),
+        "negative_frame": issue("-", {"frame": -1, "position": [1], "job": first, "message": "m"}),
+        "no_message": issue("-", {"frame": 0, "position": [1], "job": first}),
+        "outside_the_job": issue(
+            "outside", {"frame": 5, "position": [1, 2], "job": first, "message": "m"}
+        ),
+        "created": issue(
+            "a", {"frame": 1, "position": [1, 2, 3, 4], "job": first, "message": "first"}
+        ),
+        "second": issue("b", {"frame": 2, "position": [1.5, 2], "job": second, "message": "b"}),
+    }
+    a, b = issues_made["a"], issues_made["b"]
+    obs["retrieve"] = seen(side.call("GET", f"/api/issues/{a}"))
+    for name, query in (
+        ("by_job", f"job_id={first}"),
+        ("by_task", f"task_id={task}&sort=id"),
+        ("by_frame", f"task_id={task}&frame_id=2"),
+        ("resolved", f"task_id={task}&resolved=true"),
+    ):
+        obs[name] = seen(side.call("GET", f"/api/issues?{query}"))
+    obs["job_count"] = side.call("GET", f"/api/jobs/{first}").json["issues"]["count"]
+    me = side.call("GET", "/api/users/self").json["id"]
+    for name, body in (
+        ("patch", {"resolved": True, "frame": 0, "message": "ignored", "position": [9, 9]}),
+        ("patch_bad_resolved", {"resolved": "maybe"}),
+        ("patch_assignee", {"assignee": me}),
+        ("patch_bad_assignee", {"assignee": 999999999}),
+        ("patch_empty_position", {"position": []}),
+    ):
+        obs[name] = seen(side.call("PATCH", f"/api/issues/{a}", json=body))
+    obs["issue_put"] = seen(side.call("PUT", f"/api/issues/{a}", json={}))
+    obs["comments_of_a"] = seen(side.call("GET", f"/api/comments?issue_id={a}"))
+    obs["comment_empty"] = comment("-", {})
+    obs["comment_missing_issue"] = comment("-", {"issue": 999999999, "message": "m"})
+    obs["comment_null_issue"] = comment("-", {"issue": None, "message": "m"})
+    obs["comment_blank"] = comment("-", {"issue": a, "message": ""})
+    obs["comment_no_message"] = comment("quiet", {"issue": a})
+    obs["comment"] = comment("c", {"issue": a, "message": "second"})
+    c = comments_made["c"]
+    obs["comment_patch"] = seen(
+        side.call("PATCH", f"/api/comments/{c}", json={"message": "edited", "issue": b})
+    )
+    obs["comment_patch_blank"] = seen(
+        side.call("PATCH", f"/api/comments/{c}", json={"message": ""})
+    )
+    obs["comments_by_job"] = seen(side.call("GET", f"/api/comments?job_id={first}&sort=id"))
+    obs["comments_by_frame"] = seen(side.call("GET", f"/api/comments?job_id={second}&frame_id=2"))
+    obs["issue_comments_route"] = seen(side.call("GET", f"/api/issues/{a}/comments"))
+    obs["issue_after"] = seen(side.call("GET", f"/api/issues/{a}"))
+    obs["comment_delete"] = seen(side.call("DELETE", f"/api/comments/{c}"))
+    obs["comment_gone"] = seen(side.call("GET", f"/api/comments/{c}"))
+    obs["issue_delete"] = seen(side.call("DELETE", f"/api/issues/{a}"))
+    obs["issue_gone"] = seen(side.call("GET", f"/api/issues/{a}"))
+    obs["its_comment_gone"] = seen(side.call("GET", f"/api/comments/{comments_made['quiet']}"))
+    side.call("DELETE", f"/api/tasks/{task}")
+    obs["issue_of_removed_task"] = seen(side.call("GET", f"/api/issues/{b}"))
+    return obs
+
+
 SCENARIOS = [
     bulk_needs_image_quality,
     tus_location_and_lifecycle,
@@ -715,6 +953,9 @@ SCENARIOS = [
     export_downloaded_once,
     backup_round_trip,
     other_answers,
+    media_answers,
+    previews_without_data,
+    issues_and_comments,
 ]
 
 
