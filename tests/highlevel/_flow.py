@@ -8,6 +8,8 @@ Uses only what the documentation shows, so that both SDKs run it unchanged.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import struct
 import sys
@@ -50,6 +52,40 @@ def state_of(task: Any) -> dict[str, Any]:
     }
 
 
+def media_of(task: Any, job: Any, files: list[Path]) -> dict[str, Any]:
+    """Originals of the task and of its job (an explicit quality: the official
+    Job.get_frame fails with its default), the preview and a chunk's member names."""
+    chunk = io.BytesIO()
+    task.download_chunk(0, chunk, quality="original")
+    preview = task.get_preview().read()
+    return {
+        "task_frame_is_upload": task.get_frame(0, quality="original").read()
+        == files[0].read_bytes(),
+        "job_frame_is_upload": job.get_frame(2, quality="original").read() == files[2].read_bytes(),
+        "preview": [preview[:3].hex(), hashlib.sha256(preview).hexdigest()],
+        "chunk": sorted(__import__("zipfile").ZipFile(chunk).namelist()),
+    }
+
+
+def issues_of(client: Any, job: Any) -> None:
+    """An issue with comments added, edited and removed, resolved; another one removed."""
+    issue = client.issues.create(
+        {"job": job.id, "frame": 1, "position": [1.0, 2.0, 5.0, 6.0], "message": "first"}
+    )
+    note = client.comments.create({"issue": issue.id, "message": "second"})
+    note.update({"message": "edited"})
+    client.comments.create({"issue": issue.id, "message": "to remove"}).remove()
+    issue.update({"resolved": True})
+    client.issues.create(
+        {"job": job.id, "frame": 2, "position": [0.0, 0.0], "message": "gone"}
+    ).remove()
+
+
+def job_state(job: Any, user: str) -> list[Any]:
+    assignee = job.assignee.username if job.assignee else None
+    return [str(job.stage), str(job.state), assignee == user]
+
+
 def main() -> None:
     host, port, user, password, workdir, prefix = sys.argv[1:7]
     work = Path(workdir)
@@ -59,6 +95,7 @@ def main() -> None:
     made: list[Any] = []
     result: dict[str, Any] = {}
     with make_client(host, port=int(port), credentials=(user, password)) as client:
+        client.config.status_check_period = 0.5  # both SDKs read it at each wait
         try:
             project = client.projects.create(
                 {"name": f"{prefix}-project", "labels": [{"name": "car"}, {"name": "bike"}]}
@@ -87,7 +124,10 @@ def main() -> None:
                 )
             )
             job = task.get_jobs()[0]
-            job.update({"stage": "validation"})
+            me = client.users.retrieve_current_user()
+            job.update({"stage": "validation", "state": "in progress", "assignee": me.id})
+            media = media_of(task, job, files)
+            issues_of(client, job)
             task.export_dataset("CVAT for images 1.1", work / "export.zip", include_images=False)
             task.download_backup(work / "backup.zip")
             restored = client.tasks.create_from_backup(work / "backup.zip")
@@ -97,6 +137,17 @@ def main() -> None:
                 "task": state_of(task),
                 "restored": state_of(restored),
                 "project_tasks": len(project.get_tasks()),
+                "job": job_state(client.jobs.retrieve(job.id), user),
+                "issues": [
+                    [
+                        i.frame,
+                        list(i.position),
+                        i.resolved,
+                        sorted(c.message for c in i.get_comments()),
+                    ]
+                    for i in job.get_issues()
+                ],
+                "media": media,
                 "frame_files": sorted(p.name for p in (work / "frames").iterdir()),
                 "export_names": sorted(
                     __import__("zipfile").ZipFile(work / "export.zip").namelist()

@@ -491,8 +491,10 @@ def test_same_flow_same_server_state_as_the_official_sdk(
     live: LiveServer, own_user: tuple[str, str], tmp_path: Path
 ) -> None:
     """The documented flow of ``tests/highlevel/_flow.py`` (a project, a task from data in
-    predefined order, annotations, a job update, an export, a backup restored, frames)
-    through both SDKs on this server: the same server state, and the same files."""
+    predefined order, annotations, a job update with stage, state and assignee, frames,
+    a preview and a chunk, issues and comments made, edited and removed, an export, a backup
+    restored, frames downloaded) through both SDKs on this server: the same server state,
+    and the same files."""
 
     from tests.support import oracle
 
@@ -505,3 +507,12 @@ def test_same_flow_same_server_state_as_the_official_sdk(
     assert ours == official
     assert ours["task"]["frames"] == ["c.png", "a.png", "b.png"]
     assert ours["task"]["jobs"] == ["validation"] and len(ours["task"]["shapes"]) == 3
+    assert ours["job"] == ["validation", "in progress", True]
+    assert ours["issues"] == [[1, [1.0, 2.0, 5.0, 6.0], True, ["edited", "first"]]]
+    media = ours["media"]
+    assert media["task_frame_is_upload"] and media["job_frame_is_upload"]
+    assert media["preview"][0] == "ffd8ff" and media["chunk"] == [
+        "000000.png",
+        "000001.png",
+        "000002.png",
+    ]
