@@ -164,6 +164,21 @@ def test_lazy_iteration_fetches_pages_as_needed(hl: Client, server: FakeCvatServ
     assert isinstance(as_json[0], dict) and len(as_json) == 250
 
 
+def test_listing_asks_for_large_pages_unless_told(hl: Client, server: FakeCvatServer) -> None:
+    # CVAT spends about 0.1 s per list request: its default of 10 a page is slow for many
+    server.seed_tasks(250)
+    server.clear_request_log()
+    assert len(hl.tasks.list()) == 250
+    assert len(hl.tasks.list(return_json=True)) == 250
+    assert _requests(server) == ["GET /api/tasks"] * 2
+    server.clear_request_log()
+    assert len(list(hl.tasks.iter())) == 250
+    assert _requests(server) == ["GET /api/tasks"] * 3
+    server.clear_request_log()
+    assert len(hl.tasks.list(page_size=50)) == 250
+    assert _requests(server) == ["GET /api/tasks"] * 5
+
+
 def test_remove_by_ids(hl: Client) -> None:
     ids = [hl.tasks.create({"name": f"t{i}", "labels": [{"name": "a"}]}).id for i in range(3)]
     hl.tasks.remove_by_ids(ids[:2])

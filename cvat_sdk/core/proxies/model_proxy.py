@@ -179,15 +179,31 @@ class RetrieveMixin(Repo[EntityT]):
         return self._entity(model)
 
 
+#: Items per page that ``iter()`` asks for unless told (the server's default is 10): CVAT
+#: spends about 0.1 s on each list request whatever its size, so 1,000 tasks listed 10 at
+#: a time took 11-14 s against 2 s in pages of 100 (measured on CVAT 2.24).
+ITER_PAGE_SIZE = 100
+#: Items per page for ``list()``, which keeps every item anyway: 1,000 tasks in one page
+#: took 0.8-1 s.
+LIST_PAGE_SIZE = 1000
+
+
 class ListMixin(Repo[EntityT]):
     def iter(self, **filters: Any) -> Iterator[EntityT]:
         """Objects one page at a time, as they are needed: ``filter`` (JSON logic),
-        ``search``, ``sort``, ``page_size`` and the API's field filters (``name=...``)."""
-        for model in iter_paginated_collection(self.api.list_endpoint, **filters):
+        ``search``, ``sort``, ``page_size`` (``ITER_PAGE_SIZE`` unless given) and the API's
+        field filters (``name=...``)."""
+        endpoint = self.api.list_endpoint
+        if "page_size" in endpoint.params:
+            filters.setdefault("page_size", ITER_PAGE_SIZE)
+        for model in iter_paginated_collection(endpoint, **filters):
             yield self._entity(model)
 
     def list(self, *, return_json: bool = False, **filters: Any) -> list[Any]:
-        """All objects (every page), as entities, or as plain dicts with ``return_json``."""
+        """All objects (every page), as entities, or as plain dicts with ``return_json``;
+        pages of ``LIST_PAGE_SIZE`` unless ``page_size`` is given."""
+        if "page_size" in self.api.list_endpoint.params:
+            filters.setdefault("page_size", LIST_PAGE_SIZE)
         if return_json:
             return list(
                 iter_paginated_collection(self.api.list_endpoint, return_json=True, **filters)
