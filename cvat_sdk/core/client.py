@@ -28,7 +28,7 @@ from cvat_sdk.core.exceptions import (
     BackgroundRequestTimeout,
     CvatSdkException,
 )
-from cvat_sdk.core.helpers import FIRST_POLL_DELAY
+from cvat_sdk.core.helpers import next_poll_delay
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -78,7 +78,8 @@ class Config:
 
     Attributes:
         status_check_period: the longest wait between two polls of a background request, in
-            seconds; polls start at 0.1 s and double up to it.
+            seconds; polls start every 0.1 s, then each waits a quarter of the time waited
+            so far, up to it.
         wait_timeout: seconds after which waiting for a background request gives up with
             ``BackgroundRequestTimeout`` (None: no limit).
         allow_unsupported_server: warn (True) or raise (False) when the server's version is
@@ -421,8 +422,9 @@ class Client:
     ) -> tuple[Any, HTTPResponse]:
         """Poll a background request until it finishes; returns ``(Request, response)``.
 
-        Polls start at 0.1 s and double up to ``status_check_period`` (``Config``'s by default),
-        so a short request costs a few polls and a long one few requests. ``timeout`` (else
+        Polls start every 0.1 s, then each waits a quarter of the time waited so far, up to
+        ``status_check_period`` (``Config``'s by default): the end of a request is noticed
+        soon after it, and a long one costs few requests. ``timeout`` (else
         ``Config.wait_timeout``) bounds the wait. Ctrl-C interrupts the wait at once: the
         request goes on on the server and can be waited for again with its id.
 
@@ -432,8 +434,8 @@ class Client:
         """
         longest = status_check_period or self.config.status_check_period
         limit = timeout if timeout is not None else self.config.wait_timeout
-        deadline = None if limit is None else time.monotonic() + limit
-        delay = min(FIRST_POLL_DELAY, longest)
+        started = time.monotonic()
+        deadline = None if limit is None else started + limit
         prefix = f"{log_prefix}: " if log_prefix else ""
         requests_api = self.api_client.requests_api
         while True:
@@ -444,13 +446,14 @@ class Client:
                 return request, response
             if status == "failed":
                 raise BackgroundRequestFailed(rq_id, request.get("message") or "", request)
+            now = time.monotonic()
+            delay = next_poll_delay(now - started, longest)
             if deadline is not None:
-                left = deadline - time.monotonic()
+                left = deadline - now
                 if left <= 0:
                     raise BackgroundRequestTimeout(rq_id, limit or 0.0, status)
                 delay = min(delay, left)
             time.sleep(delay)
-            delay = min(delay * 2, longest)
 
     # --- repositories -----------------------------------------------------------------------
     @cached_property

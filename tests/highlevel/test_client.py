@@ -239,15 +239,16 @@ def _data_rq(hl: Client, image: Path) -> str:
 
 
 def test_wait_backs_off_up_to_the_period(config: Config, images: list[Path]) -> None:
-    with FakeCvatServer(polls_to_finish=6) as server, Client(server.url, config=config) as hl:
+    with FakeCvatServer(polls_to_finish=14) as server, Client(server.url, config=config) as hl:
         hl.login(("admin", "password"))
         rq_id = _data_rq(hl, images[0])
         started = time.monotonic()
         request, response = hl.wait_for_completion(rq_id, status_check_period=0.4)
         elapsed = time.monotonic() - started
         assert str(request.status) == "finished" and response.status == 200
-        # waits 0.1, 0.2, 0.4, 0.4, 0.4 between six polls: about 1.5 s, not 6 x 0.4
-        assert 1.3 < elapsed < 3.0, elapsed
+        # 13 waits: 0.1 until 0.4 s, then a quarter of the time waited (0.125, 0.16...)
+        # up to 0.4: polls end at about 2.7 s; not 13 x 0.1 = 1.3 s, nor 13 x 0.4 = 5.2 s
+        assert 2.4 < elapsed < 4.6, elapsed
 
 
 def test_wait_times_out(config: Config, images: list[Path]) -> None:
