@@ -95,3 +95,58 @@ def _slowly(handler: TusServer, request: Recorded) -> Reply:
     if request.method == "PATCH" and reply.status == 204:
         reply.delay = 0.1
     return reply
+
+
+class BulkServer:
+    """Answers bulk uploads; the first bulk request is answered only once the next one has
+    arrived whole, as CVAT's single process works on one while the next one streams in."""
+
+    def __init__(self) -> None:
+        self.bulk = 0
+        self.next_arrived = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Recorded) -> Reply:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if "upload-start" in headers:
+            return Reply(202)
+        if "upload-finish" in headers:
+            return Reply.json({"rq_id": "create:task-1"}, 202)
+        if "upload-multiple" in headers:
+            with self.lock:
+                self.bulk += 1
+                first = self.bulk == 1
+            if not first:
+                self.next_arrived.set()
+                return Reply(200)
+            return Reply(200) if self.next_arrived.wait(5) else Reply(500, b"not pipelined")
+        return Reply(404)
+
+
+def test_one_bulk_body_streams_at_a_time_while_the_server_works_on_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several bodies at once compete for CVAT's one process; none at all while it works
+    leaves the wire idle. Each file's progress is reported as its last byte is read, so the
+    files of a request (told apart by their sizes) must be reported together."""
+    monkeypatch.setattr(settings, "UPLOAD_WORKERS", 3)
+    monkeypatch.setattr(settings, "BULK_REQUEST_MAX_FILES", 20)
+    files = [
+        write_random(tmp_path / f"{group}_{n:02}.jpg", 400 * KiB + group)
+        for group in range(3)
+        for n in range(20)
+    ]
+    handler = BulkServer()
+    with (
+        LoopbackServer(handler) as server,
+        ApiClient(Configuration(host=server.url, username="u", password="p")) as client,
+    ):
+        progress = RecordingProgress()
+        upload_task_data(
+            client, 1, files, data_params={"image_quality": 70}, wait=False, progress=progress
+        )
+    assert handler.bulk == 3
+    progress.check(sum(f.stat().st_size for f in files))
+    sizes = [n for kind, n in progress.events if kind == "advance"]
+    runs = [size for i, size in enumerate(sizes) if i == 0 or sizes[i - 1] != size]
+    assert sorted(runs) == sorted(set(sizes)), runs  # one run of advances per request
