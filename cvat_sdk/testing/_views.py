@@ -339,6 +339,8 @@ def jobs_update(call: Call) -> Reply:
     job.stage = _choice(body, "stage", ("annotation", "validation", "acceptance"), job.stage)
     job.state = _choice(body, "state", ("new", "in progress", "completed", "rejected"), job.state)
     if "assignee" in body:
+        if body["assignee"] is not None and body["assignee"] not in call.store.users:
+            raise server_error()  # CVAT takes the id as a number and fails to find the user
         job.assignee = _user(call, body["assignee"], "assignee")
     job.updated_date = now()
     return Reply.json(200, _serialize.job(call, job))

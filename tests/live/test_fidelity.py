@@ -937,6 +937,41 @@ def issues_and_comments(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+def job_updates(side: Side, images: dict[str, bytes]) -> Obs:
+    """PATCH of a job: stage, state and assignee, refused values, and what the task and
+    its job list show afterwards."""
+    task = _task_with_frames(side, images, segment_size=2)
+    jobs = side.call("GET", f"/api/jobs?task_id={task}&sort=id").json["results"]
+    job = int(jobs[0]["id"])
+    me = side.call("GET", "/api/users/self").json["id"]
+
+    def patch(body: dict[str, Any]) -> tuple[Any, ...]:
+        answer = side.call("PATCH", f"/api/jobs/{job}", json=body)
+        if answer.status != 200:
+            if answer.body == "text":  # Django's error page
+                return answer.status, answer.headers.get("content-type")
+            return answer.status, answer.json
+        got = answer.json
+        assignee = got["assignee"]["id"] == me if got["assignee"] else None
+        return answer.status, got["stage"], got["state"], assignee, got["status"]
+
+    obs: Obs = {
+        "stage": patch({"stage": "validation"}),
+        "state": patch({"state": "in progress"}),
+        "assignee": patch({"assignee": me}),
+        "unassigned": patch({"assignee": None}),
+        "accepted": patch({"stage": "acceptance", "state": "completed"}),
+        "bad_stage": patch({"stage": "review"}),
+        "bad_state": patch({"state": "done"}),
+        "bad_assignee": patch({"assignee": 999999999}),
+    }
+    found = side.call("GET", f"/api/tasks/{task}").json
+    obs["task"] = (found["status"], found["jobs"]["completed"], found["jobs"]["validation"])
+    listed = side.call("GET", f"/api/jobs?task_id={task}&stage=acceptance").json
+    obs["listed"] = listed["count"]
+    return obs
+
+
 SCENARIOS = [
     bulk_needs_image_quality,
     tus_location_and_lifecycle,
@@ -956,6 +991,7 @@ SCENARIOS = [
     media_answers,
     previews_without_data,
     issues_and_comments,
+    job_updates,
 ]
 
 
