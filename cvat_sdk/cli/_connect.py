@@ -133,19 +133,14 @@ def resolve_auth(auth: str | None) -> Auth:
 
 
 def _use_token(client: Client, token: str) -> None:
-    """A personal access token (``Bearer``) where the server's schema has them; on older
-    servers such as CVAT 2.24 the token is the key ``POST /api/auth/login`` returns, sent as
-    ``Token <key>`` (``Client.use_access_token`` would send ``Bearer``, which they refuse).
-    A value that names its scheme (``Token ...``, ``Bearer ...``) is sent as given."""
-    configuration = client.api_client.configuration
+    """``Client.use_access_token`` (a personal access token as ``Bearer`` where the schema
+    has them, the login key as ``Token <key>`` on older servers such as CVAT 2.24); a value
+    that names its scheme (``Token ...``, ``Bearer ...``) is sent as given."""
     token = token.strip()
     if token.split(" ", 1)[0] in ("Token", "Bearer"):
         client.api_client.set_default_header("Authorization", token)
-    elif any(s.name == "accessTokenAuth" for s in configuration.auth_schemes):
-        client.use_access_token(token)
     else:
-        configuration.api_key["tokenAuth"] = token
-        configuration.api_key_prefix["tokenAuth"] = "Token"
+        client.use_access_token(token)
 
 
 def build_client(options: argparse.Namespace, logger: logging.Logger) -> Client:
