@@ -8,9 +8,9 @@ frames were done and sent.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from cvat_sdk.auto_annotation.interface import (
 )
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
 from cvat_sdk.datasets import TaskDataset
+from cvat_sdk.datasets._readahead import ReadAhead
 
 if TYPE_CHECKING:
     from cvat_sdk.core.client import Client
@@ -256,13 +257,40 @@ def annotate_task(
     check_spec(spec)
     if not callable(getattr(function, "detect", None)):
         raise BadFunctionError("the function has no detect() method")
-    dataset = TaskDataset(client, task_id, load_annotations=False)
-    maps = _label_maps(spec, dataset.labels, allow_unmatched_labels)
+    # frames are annotated as their chunks come, while the later ones are still fetched
+    dataset = TaskDataset(client, task_id, load_annotations=False, _stream_media=True)
+    try:
+        maps = _label_maps(spec, dataset.labels, allow_unmatched_labels)
+        _annotate(
+            client,
+            task_id,
+            dataset,
+            function,
+            maps,
+            reporter=pbar or NullProgress(),
+            clear_existing=clear_existing,
+            conf_threshold=conf_threshold,
+            conv_mask_to_poly=conv_mask_to_poly,
+        )
+    finally:
+        dataset._close_media()
 
+
+def _annotate(
+    client: Client,
+    task_id: int,
+    dataset: TaskDataset,
+    function: DetectionFunction,
+    maps: dict[int, _LabelMap],
+    *,
+    reporter: ProgressReporter,
+    clear_existing: bool,
+    conf_threshold: float | None,
+    conv_mask_to_poly: bool,
+) -> None:
     from cvat_sdk.core.proxies.tasks import Task
 
     task = Task(client, dataset.task)
-    reporter = pbar or NullProgress()
     pending: list[dict[str, Any]] = []
     state = {"replace": bool(clear_existing), "sent_frames": 0}
     done = 0
@@ -278,20 +306,18 @@ def annotate_task(
         state["sent_frames"] = frames_done
 
     samples = dataset.samples
+
+    def load(position: int) -> Any:
+        dataset._wait_for_media(position)
+        return samples[position].media.load_image()
+
     total = len(samples)
     reporter.start(total)
-    # the next frame is decoded while the function works on this one
-    prefetch = ThreadPoolExecutor(max_workers=1)
+    # the next frames are decoded while the function works on this one
+    images = ReadAhead([functools.partial(load, n) for n in range(total)])
     try:
-        upcoming = prefetch.submit(samples[0].media.load_image) if samples else None
         for position, sample in enumerate(samples):
-            assert upcoming is not None
-            image = upcoming.result()
-            upcoming = (
-                prefetch.submit(samples[position + 1].media.load_image)
-                if position + 1 < total
-                else None
-            )
+            image = images.get(position)
             context = _Context(sample.frame_name, conf_threshold, conv_mask_to_poly)
             shapes = function.detect(context, image)
             pending.extend(_convert(shapes, maps, sample.frame_index, conv_mask_to_poly))
@@ -310,5 +336,5 @@ def annotate_task(
             error.add_note(note)
         raise
     finally:
-        prefetch.shutdown(wait=True, cancel_futures=True)
+        images.close()
         reporter.finish()

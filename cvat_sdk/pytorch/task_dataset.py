@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch.utils.data
 
 from cvat_sdk.datasets import TaskDataset, UpdatePolicy
+from cvat_sdk.datasets._readahead import ReadAhead
 from cvat_sdk.pytorch.common import Target, apply_transforms, check_transforms, label_indices
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ class TaskVisionDataset(torch.utils.data.Dataset[tuple[Any, Any]]):
     """The frames of a task (deleted frames left out) as ``(image, target)`` samples.
 
     All requests happen here, in the constructor (see :class:`cvat_sdk.datasets.TaskDataset`);
-    indexing reads the local cache only.
+    indexing reads the local cache only. Samples read in order have the next few images
+    decoded ahead in background threads (``cvat_sdk.datasets._readahead``).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class TaskVisionDataset(torch.utils.data.Dataset[tuple[Any, Any]]):
             else label_indices(self._underlying.labels, label_name_to_index)
         )
         self._samples = self._underlying.samples
+        self._images = ReadAhead([sample.media.load_image for sample in self._samples])
 
     @property
     def task(self) -> Any:
@@ -62,8 +65,10 @@ class TaskVisionDataset(torch.utils.data.Dataset[tuple[Any, Any]]):
         return len(self._samples)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        sample = self._samples[index]
+        sample = self._samples[index]  # an IndexError out of range
         assert sample.annotations is not None  # loaded above
-        image = sample.media.load_image()
+        if index < 0:
+            index += len(self._samples)
+        image = self._images.get(index)
         target = Target(sample.annotations, self.label_id_to_index)
         return apply_transforms(self._transforms, image, target)
