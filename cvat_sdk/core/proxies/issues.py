@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies.comments import Comment, CommentsRepo
 from cvat_sdk.core.proxies.model_proxy import (
+    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -31,7 +32,9 @@ class Issue(UpdateMixin, DeleteMixin, _Fields):
         return [
             Comment(self._client, m)
             for m in get_paginated_collection(
-                self._client.api_client.comments_api.list_endpoint, issue_id=self.id
+                self._client.api_client.comments_api.list_endpoint,
+                page_size=LIST_PAGE_SIZE,
+                issue_id=self.id,
             )
         ]
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies._workflows import AnnotationsMixin, ExportDatasetMixin, MediaMixin
 from cvat_sdk.core.proxies.model_proxy import (
+    LIST_PAGE_SIZE,
     DeleteMixin,
     ListMixin,
     RetrieveMixin,
@@ -31,7 +32,9 @@ class Job(UpdateMixin, DeleteMixin, ExportDatasetMixin, AnnotationsMixin, MediaM
 
     def get_labels(self) -> list[Any]:
         return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint, job_id=self.id
+            self._client.api_client.labels_api.list_endpoint,
+            page_size=LIST_PAGE_SIZE,
+            job_id=self.id,
         )
 
     def get_issues(self) -> list[Issue]:
@@ -40,7 +43,9 @@ class Job(UpdateMixin, DeleteMixin, ExportDatasetMixin, AnnotationsMixin, MediaM
         return [
             Issue(self._client, m)
             for m in get_paginated_collection(
-                self._client.api_client.issues_api.list_endpoint, job_id=self.id
+                self._client.api_client.issues_api.list_endpoint,
+                page_size=LIST_PAGE_SIZE,
+                job_id=self.id,
             )
         ]
 

@@ -16,6 +16,7 @@ from cvat_sdk.core.proxies._workflows import (
     rq_id_of,
 )
 from cvat_sdk.core.proxies.model_proxy import (
+    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -82,13 +83,17 @@ class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin,
         return [
             Task(self._client, m)
             for m in get_paginated_collection(
-                self._client.api_client.tasks_api.list_endpoint, project_id=self.id
+                self._client.api_client.tasks_api.list_endpoint,
+                page_size=LIST_PAGE_SIZE,
+                project_id=self.id,
             )
         ]
 
     def get_labels(self) -> list[Any]:
         return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint, project_id=self.id
+            self._client.api_client.labels_api.list_endpoint,
+            page_size=LIST_PAGE_SIZE,
+            project_id=self.id,
         )
 
     def get_annotations(self) -> Any:

@@ -21,6 +21,7 @@ from cvat_sdk.core.proxies._workflows import (
     rq_id_of,
 )
 from cvat_sdk.core.proxies.model_proxy import (
+    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -122,13 +123,17 @@ class Task(
         return [
             Job(self._client, m)
             for m in get_paginated_collection(
-                self._client.api_client.jobs_api.list_endpoint, task_id=self.id
+                self._client.api_client.jobs_api.list_endpoint,
+                page_size=LIST_PAGE_SIZE,
+                task_id=self.id,
             )
         ]
 
     def get_labels(self) -> list[Any]:
         return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint, task_id=self.id
+            self._client.api_client.labels_api.list_endpoint,
+            page_size=LIST_PAGE_SIZE,
+            task_id=self.id,
         )
 
 
