@@ -150,3 +150,15 @@ def test_one_bulk_body_streams_at_a_time_while_the_server_works_on_the_last(
     sizes = [n for kind, n in progress.events if kind == "advance"]
     runs = [size for i, size in enumerate(sizes) if i == 0 or sizes[i - 1] != size]
     assert sorted(runs) == sorted(set(sizes)), runs  # one run of advances per request
+
+
+def test_bulk_files_past_the_split_size_go_in_two_requests() -> None:
+    """One request leaves the wire idle while the server works on it; two overlap."""
+    from cvat_sdk.core.uploading import _bulk_groups, _File
+
+    def files(size: int) -> list[_File]:
+        return [_File(Path(f"{n}.jpg"), f"{n}.jpg", size) for n in range(10)]
+
+    split = settings.BULK_SPLIT_ABOVE
+    assert [len(g) for g in _bulk_groups(files(split // 10 + 1))] == [5, 5]
+    assert [len(g) for g in _bulk_groups(files(split // 10))] == [10]
