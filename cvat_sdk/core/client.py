@@ -28,7 +28,7 @@ from cvat_sdk.core.exceptions import (
     BackgroundRequestTimeout,
     CvatSdkException,
 )
-from cvat_sdk.core.helpers import next_poll_delay
+from cvat_sdk.core.helpers import failure_message, next_poll_delay
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -445,7 +445,8 @@ class Client:
             if status == "finished":
                 return request, response
             if status == "failed":
-                raise BackgroundRequestFailed(rq_id, request.get("message") or "", request)
+                message = failure_message(requests_api, rq_id, request)
+                raise BackgroundRequestFailed(rq_id, message, request)
             now = time.monotonic()
             delay = next_poll_delay(now - started, longest)
             if deadline is not None:

@@ -106,6 +106,31 @@ def get_paginated_collection(
     return list(iter_paginated_collection(endpoint, return_json=return_json, **kwargs))
 
 
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+def condensed_failure(message: str) -> str:
+    """A raw Python traceback reduced to its last line (the exception raised last)."""
+    if _TRACEBACK not in message:
+        return message
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1] if lines else message
+
+
+def failure_message(requests_api: Any, rq_id: str, request: Any) -> str:
+    """The failed request's message. Right after a failure CVAT 2.24 may still answer the
+    raw traceback, until its worker stores the formatted one: read again a few times, then
+    keep the traceback's last line."""
+    message = str(request.get("message") or "")
+    for _ in range(3):
+        if _TRACEBACK not in message:
+            return message
+        time.sleep(0.3)
+        again, _ = requests_api.retrieve(rq_id)
+        message = str(again.get("message") or "")
+    return condensed_failure(message)
+
+
 def wait_for_request(
     api_client: BaseApiClient,
     rq_id: str,
@@ -134,7 +159,9 @@ def wait_for_request(
         if status == "finished":
             return request
         if status == "failed":
-            raise BackgroundRequestFailed(rq_id, request.get("message") or "", request)
+            raise BackgroundRequestFailed(
+                rq_id, failure_message(requests_api, rq_id, request), request
+            )
         now = time.monotonic()
         delay = next_poll_delay(now - started, longest)
         if deadline is not None:

@@ -101,3 +101,19 @@ def test_quick_requests_do_not_wait_a_whole_interval(tmp_path: Path) -> None:
         started = time.monotonic()
         wait_for_request(client, rq_id, poll_interval=5.0)
         assert time.monotonic() - started < 1.5
+
+
+def test_a_raw_traceback_in_a_failure_message_is_cut_to_its_last_line() -> None:
+    """CVAT 2.24 answers the worker's raw traceback until it stores the formatted message."""
+    from cvat_sdk.core.helpers import condensed_failure
+
+    raw = (
+        'Traceback (most recent call last):\n  File "x.py", line 1, in feed\n'
+        "xml.parsers.expat.ExpatError: syntax error\n\nDuring handling of the above exception, "
+        'another exception occurred:\n\nTraceback (most recent call last):\n  File "y.py"\n'
+        "cvat.apps.dataset_manager.bindings.CvatImportError: Failed to import item\n"
+    )
+    assert condensed_failure(raw) == (
+        "cvat.apps.dataset_manager.bindings.CvatImportError: Failed to import item"
+    )
+    assert condensed_failure("Unsupported format") == "Unsupported format"
