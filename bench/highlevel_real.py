@@ -45,6 +45,7 @@ from typing import Any
 
 from bench.real_upload import CASES as UPLOAD_CASES
 from bench.real_upload import Server, images
+from bench.reporting import text_table, write_results
 from tests.support.oracle import ORACLE_DIR, environment, python_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,21 +279,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 "yes" if row["goal_met"] else "NO",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def write_results(path: Path, report: dict[str, Any]) -> None:
-    try:
-        existing = json.loads(path.read_text())
-    except (OSError, ValueError):
-        existing = {}
-    if not isinstance(existing, dict):
-        existing = {}
-    existing["highlevel_real"] = report
-    path.write_text(json.dumps(existing, indent=2) + "\n")
+    return text_table(lines)
 
 
 # --- the orchestrator -----------------------------------------------------------------------
@@ -429,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": rows,
         "runs": runs,
     }
-    write_results(args.output, report)
+    write_results(args.output, "highlevel_real", report)
     print(f"results in {args.output} (key highlevel_real)")
     return 1 if args.strict and not all(r["goal_met"] for r in rows) else 0
 

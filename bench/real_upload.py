@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.proxy import Exchange, RecordingProxy
+from bench.reporting import text_table, write_results
 from tests.support.oracle import ORACLE_DIR, environment, python_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -452,22 +453,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 requests,
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def write_results(path: Path, report: dict[str, Any]) -> None:
-    """Under ``real_upload``, keeping what ``python -m bench`` wrote there."""
-    try:
-        existing = json.loads(path.read_text())
-    except (OSError, ValueError):
-        existing = {}
-    if not isinstance(existing, dict):
-        existing = {}
-    existing["real_upload"] = report
-    path.write_text(json.dumps(existing, indent=2) + "\n")
+    return text_table(lines)
 
 
 # --- the orchestrator -----------------------------------------------------------------------
@@ -613,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         "retried": failures,
         "runs": [r.as_json() for r in runs],
     }
-    write_results(args.output, report)
+    write_results(args.output, "real_upload", report)
     print(f"results in {args.output} (key real_upload)")
     missed = [r for r in rows if r["ratio_pass"] is False or r["memory_pass"] is False]
     return 1 if args.strict and missed else 0
