@@ -65,6 +65,11 @@ def test_job_frames_chunks_and_previews(task: Task, images: list[Path], tmp_path
     with pytest.raises(BadRequestException) as outside:
         second.download_chunk(0, io.BytesIO())
     assert b"should be in the [1, 1] range" in outside.value.body
+    relative = io.BytesIO()
+    second.download_chunk(0, relative, job_relative=True)  # the job's own first chunk
+    assert relative.getvalue() == out.getvalue()
+    with pytest.raises(BadRequestException):
+        second.download_chunk(1, io.BytesIO(), job_relative=True)
     assert first.get_preview().read()[:3] == JPEG_START
     paths = first.download_frames([1, 0], outdir=tmp_path)
     assert [p.read_bytes() for p in paths] == [images[1].read_bytes(), images[0].read_bytes()]

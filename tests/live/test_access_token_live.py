@@ -22,6 +22,20 @@ def throwaway(live: LiveServer) -> Iterator[tuple[str, str]]:
         yield user
 
 
+#: A client built from a schema with a bearer scheme (CVAT 2.51+, as in the 2.72.0 skew run of
+#: ``test_highlevel_live.py``) sends ``access_token`` as ``Bearer``: there it names a personal
+#: access token, which CVAT 2.24 does not have. The API changed: such a client gives 2.24's
+#: REST key through ``tokenAuth`` instead, and these tests check both halves of that.
+BEARER_SCHEMA = any(s.style == "bearer" for s in Configuration.auth_schemes)
+
+
+def _token_config(live: LiveServer, key: str) -> Configuration:
+    """A configuration that authenticates with the REST key, as this client's schema allows."""
+    if BEARER_SCHEMA:
+        return Configuration(host=live.url, api_key={"tokenAuth": f"Token {key}"})
+    return Configuration(host=live.url, access_token=key)
+
+
 def _rest_key(live: LiveServer, user: tuple[str, str]) -> str:
     """The user's REST token, as login answers it (the session it opens is dropped)."""
     with ApiClient(Configuration(host=live.url)) as api_client:
@@ -33,6 +47,16 @@ def test_access_token_authenticates_as_the_rest_key(
     live: LiveServer, throwaway: tuple[str, str]
 ) -> None:
     key = _rest_key(live, throwaway)
+    if BEARER_SCHEMA:
+        with ApiClient(Configuration(host=live.url, access_token=key)) as api_client:
+            assert api_client.configuration.auth_settings()["accessTokenAuth"]["value"] == (
+                f"Bearer {key}"
+            )
+            with pytest.raises(UnauthorizedException):
+                api_client.users_api.retrieve_self()
+        with ApiClient(_token_config(live, key)) as api_client:
+            assert api_client.users_api.retrieve_self()[0].username == throwaway[0]
+        return
     with ApiClient(Configuration(host=live.url, access_token=key)) as api_client:
         me, _ = api_client.users_api.retrieve_self()
         assert me.username == throwaway[0]
@@ -58,7 +82,7 @@ def test_close_after_login_logs_out_and_ends_the_users_token(
     """The documented ``with make_client(credentials=...)`` logout on leaving: CVAT deletes
     the user's one REST token then, so a token client of the same user stops working."""
     key = _rest_key(live, throwaway)
-    with ApiClient(Configuration(host=live.url, access_token=key)) as token_client:
+    with ApiClient(_token_config(live, key)) as token_client:
         assert token_client.users_api.retrieve_self()[0].username == throwaway[0]
         with make_client(live.url, credentials=throwaway) as session_client:
             assert session_client.users.retrieve_current_user().username == throwaway[0]
@@ -67,5 +91,5 @@ def test_close_after_login_logs_out_and_ends_the_users_token(
     # a client that never logged in leaves the (new) token alone on close
     key = _rest_key(live, throwaway)
     Client(live.url).close()
-    with ApiClient(Configuration(host=live.url, access_token=key)) as token_client:
+    with ApiClient(_token_config(live, key)) as token_client:
         assert token_client.users_api.retrieve_self()[0].username == throwaway[0]

@@ -14,7 +14,7 @@ import pytest
 
 from cvat_sdk import Client, Config, make_client, models
 from cvat_sdk.core.proxies.tasks import ResourceType, Task, TaskCreationError
-from cvat_sdk.exceptions import NotFoundException
+from cvat_sdk.exceptions import ApiValueError, BadRequestException, NotFoundException
 from tests.support.tcp_proxy import TcpProxy
 
 from .support import LiveServer, MiB, Trash, png, throwaway_user
@@ -319,6 +319,35 @@ def test_frame_removal_and_meta(task_with_data: Task) -> None:
     assert task_with_data.get_meta().deleted_frames == []
 
 
+def test_job_chunks_by_task_number_and_by_job_index(
+    hl: Client, trash: Trash, tmp_path: Path
+) -> None:
+    """The second job holds frame 2, which is the task's chunk 2 and the job's chunk 0. A
+    client of a schema without ``index`` (2.17.0) refuses ``job_relative`` before sending."""
+    files = [png(tmp_path / f"c{i}.png", 24, 18, seed=i) for i in range(3)]
+    task = hl.tasks.create_from_data(
+        {"name": trash.name(), "labels": [{"name": "car"}], "segment_size": 2},
+        resources=files,
+        data_params={"chunk_size": 1},
+    )
+    trash.add("tasks", task.id)
+    second = max(task.get_jobs(), key=lambda j: j.start_frame)
+    by_number = io.BytesIO()
+    second.download_chunk(2, by_number, quality="original")
+    with zipfile.ZipFile(by_number) as chunk:
+        assert [chunk.read(m) for m in chunk.namelist()] == [files[2].read_bytes()]
+    if "index" not in second.api.retrieve_data_endpoint.params:
+        with pytest.raises(ApiValueError, match="job-relative"):
+            second.download_chunk(0, io.BytesIO(), job_relative=True)
+        return
+    by_index = io.BytesIO()
+    second.download_chunk(0, by_index, quality="original", job_relative=True)
+    with zipfile.ZipFile(by_index) as chunk:
+        assert [chunk.read(m) for m in chunk.namelist()] == [files[2].read_bytes()]
+    with pytest.raises(BadRequestException):
+        second.download_chunk(1, io.BytesIO(), job_relative=True)
+
+
 def test_backup_round_trips(hl: Client, trash: Trash, task_with_data: Task, tmp_path: Path) -> None:
     backup = task_with_data.download_backup(tmp_path / "task.zip")
     restored = hl.tasks.create_from_backup(backup)
@@ -415,7 +444,12 @@ def test_client_schema_is_the_one_expected() -> None:
 
 
 SKEW_ENV = "CVAT_HIGHLEVEL_SKEW_SCHEMA"
-SELF = "tests/live/test_highlevel_live.py"
+#: The live high-level suite: this file and the high-level live tests kept apart from it.
+HIGHLEVEL_SUITE = (
+    "tests/live/test_highlevel_live.py",
+    "tests/live/test_project_annotations_live.py",
+    "tests/live/test_access_token_live.py",
+)
 SKEW_SCHEMAS = {"2.17.0": "cvat-2.17.0.yml", "2.72.0": "cvat-2.72.0.json"}
 
 
@@ -424,8 +458,8 @@ SKEW_SCHEMAS = {"2.17.0": "cvat-2.17.0.yml", "2.72.0": "cvat-2.72.0.json"}
 def test_whole_suite_with_a_client_of_another_schema(
     live: LiveServer, version: str, tmp_path: Path
 ) -> None:
-    """Version skew in both directions: this file's tests, on this 2.24 server, through a
-    client generated from the 2.17.0 and the 2.72.0 schemas. None needs an exception: the
+    """Version skew in both directions: the live high-level suite, on this 2.24 server, through
+    a client generated from the 2.17.0 and the 2.72.0 schemas. None needs an exception: the
     high-level layer uses only operations and fields the three versions share."""
     import os
     import shutil
@@ -446,7 +480,17 @@ def test_whole_suite_with_a_client_of_another_schema(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env[SKEW_ENV] = version
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore", SELF],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore",
+            *HIGHLEVEL_SUITE,
+        ],
         cwd=site,  # the site's cvat_sdk comes first on sys.path
         env=env,
         capture_output=True,

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cvat_sdk._runtime.exceptions import ApiValueError
 from cvat_sdk.core.helpers import get_paginated_collection
-from cvat_sdk.core.proxies._workflows import AnnotationsMixin, ExportDatasetMixin, MediaMixin
+from cvat_sdk.core.proxies._workflows import (
+    AnnotationsMixin,
+    ExportDatasetMixin,
+    MediaMixin,
+    Quality,
+    SupportsWrite,
+    _check_quality,
+    _stream_to,
+)
 from cvat_sdk.core.proxies.model_proxy import (
     LIST_PAGE_SIZE,
     DeleteMixin,
@@ -29,6 +38,37 @@ class Job(UpdateMixin, DeleteMixin, ExportDatasetMixin, AnnotationsMixin, MediaM
 
     _api_name = "jobs_api"
     _upload_kind = "jobs"
+
+    def download_chunk(
+        self,
+        chunk_id: int,
+        output_file: SupportsWrite,
+        *,
+        quality: Quality = "compressed",
+        job_relative: bool = False,
+    ) -> None:
+        """Write a media chunk to ``output_file`` as it arrives.
+
+        ``chunk_id`` numbers the task's chunks, as for the task itself, so only the chunks
+        holding this job's frames exist (the documented meaning, and the only one servers
+        before 2.24 know). ``job_relative=True`` counts this job's own chunks from 0 instead
+        (the server's ``index``), which is what a job that does not start on a chunk
+        boundary needs.
+        """
+        if not job_relative:
+            super().download_chunk(chunk_id, output_file, quality=quality)
+            return
+        _check_quality(quality)
+        endpoint = self.api.retrieve_data_endpoint
+        if "index" not in endpoint.params:
+            raise ApiValueError(
+                "this client's schema has no job-relative chunk index (CVAT 2.24 and later)",
+                ["job_relative"],
+            )
+        _, response = endpoint(
+            id=self.id, type="chunk", index=int(chunk_id), quality=quality, _parse_response=False
+        )
+        _stream_to(response, output_file, "GET", f"{self!r} chunk index {chunk_id}")
 
     def get_labels(self) -> list[Any]:
         return get_paginated_collection(
