@@ -11,11 +11,13 @@ Each test makes objects with unique names and deletes them when it ends, failed 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from cvat_sdk._runtime import settings
-from cvat_sdk.api_client import ApiClient
+from cvat_sdk.api_client import ApiClient, Configuration
+from tests.support.tcp_proxy import TcpProxy
 
 from .support import LiveServer, Trash, connect_live_server
 
@@ -47,3 +49,20 @@ def trash(live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Trash]:
         yield bin_
     finally:
         bin_.empty()
+
+
+@pytest.fixture
+def proxy(live: LiveServer) -> Iterator[TcpProxy]:
+    """A recording (and, where the test adds faults, breaking) proxy before the server."""
+    upstream = urlsplit(live.url)
+    with TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 80)) as running:
+        yield running
+    assert running.errors == []
+
+
+@pytest.fixture
+def via_proxy(live: LiveServer, proxy: TcpProxy) -> Iterator[ApiClient]:
+    """A client of the real server, with basic auth, that goes through the proxy."""
+    configuration = Configuration(host=proxy.url, username=live.user, password=live.password)
+    with ApiClient(configuration) as api_client:
+        yield api_client

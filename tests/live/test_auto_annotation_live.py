@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -40,14 +39,6 @@ def _skeleton_label(name: str, points: list[str]) -> dict[str, Any]:
 
 
 LABELS = [{"name": "car"}, {"name": "tree"}, _skeleton_label("walker", ["head", "foot"])]
-
-
-@pytest.fixture
-def proxy(live: LiveServer) -> Iterator[TcpProxy]:
-    upstream = urlsplit(live.url)
-    with TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 80)) as running:
-        yield running
-    assert not running.errors
 
 
 @pytest.fixture

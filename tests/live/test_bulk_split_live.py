@@ -7,35 +7,18 @@ order given (``sorting_method="predefined"``), whichever request carried them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from cvat_sdk._runtime import settings
-from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.api_client import ApiClient
 from cvat_sdk.core.uploading import upload_task_data
 from tests.core.support import RecordingProgress
 from tests.support.tcp_proxy import TcpProxy
 
-from .support import LiveServer, MiB, Trash, png
+from .support import MiB, Trash, png
 from .test_upload_faults_live import frames_are
-
-
-@pytest.fixture
-def proxy(live: LiveServer) -> Iterator[TcpProxy]:
-    parts = urlsplit(live.url)
-    with TcpProxy((parts.hostname or "127.0.0.1", parts.port or 80)) as running:
-        yield running
-    assert running.errors == []
-
-
-@pytest.fixture
-def via_proxy(live: LiveServer, proxy: TcpProxy) -> Iterator[ApiClient]:
-    configuration = Configuration(host=proxy.url, username=live.user, password=live.password)
-    with ApiClient(configuration) as api_client:
-        yield api_client
 
 
 def test_bulk_files_past_the_split_size_go_in_two_requests_and_keep_their_order(

@@ -9,7 +9,6 @@ import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -43,14 +42,6 @@ def _images(tmp_path: Path, count: int, seed: int = 0) -> list[Path]:
         Image.fromarray(pixels.astype(np.uint8)).save(path)
         paths.append(path)
     return paths
-
-
-@pytest.fixture
-def proxy(live: LiveServer) -> Iterator[TcpProxy]:
-    upstream = urlsplit(live.url)
-    with TcpProxy((upstream.hostname or "127.0.0.1", upstream.port or 80)) as running:
-        yield running
-    assert not running.errors
 
 
 @pytest.fixture

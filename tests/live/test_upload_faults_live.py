@@ -9,15 +9,14 @@ no more must be sent again than the chunk that was in flight.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import pytest
 
 from cvat_sdk._runtime import settings
-from cvat_sdk.api_client import ApiClient, Configuration, exceptions
+from cvat_sdk.api_client import ApiClient, exceptions
 from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.helpers import get_paginated_collection, wait_for_request
 from cvat_sdk.core.uploading import (
@@ -29,25 +28,9 @@ from cvat_sdk.core.uploading import (
 )
 from tests.support.tcp_proxy import Exchange, Fault, RequestHead, TcpProxy
 
-from .support import LiveServer, MiB, Trash, png
+from .support import MiB, Trash, png
 
 CHUNK = MiB
-
-
-@pytest.fixture
-def proxy(live: LiveServer) -> Iterator[TcpProxy]:
-    parts = urlsplit(live.url)
-    with TcpProxy((parts.hostname or "127.0.0.1", parts.port or 80)) as running:
-        yield running
-    assert running.errors == []
-
-
-@pytest.fixture
-def via_proxy(live: LiveServer, proxy: TcpProxy) -> Iterator[ApiClient]:
-    """A client of the real server that goes through the proxy."""
-    configuration = Configuration(host=proxy.url, username=live.user, password=live.password)
-    with ApiClient(configuration) as api_client:
-        yield api_client
 
 
 @pytest.fixture(autouse=True)
