@@ -7,12 +7,15 @@ import argparse
 from typing import Any
 
 from cvat_sdk.cli._base import Command, CommandGroup, Context, doing
-from cvat_sdk.cli._inputs import existing_file, parse_labels, require_format, retrieve
-from cvat_sdk.cli.tasks import (
+from cvat_sdk.cli._inputs import existing_file, parse_labels, require_format
+from cvat_sdk.cli._resource import (
+    BackupCommand,
+    CreateFromBackupCommand,
     DeleteCommand,
+    ExportDatasetCommand,
+    ImportDatasetCommand,
     ListCommand,
     add_status_check_period,
-    add_with_images,
 )
 
 __all__ = ["COMMANDS"]
@@ -20,15 +23,9 @@ __all__ = ["COMMANDS"]
 COMMANDS = CommandGroup("work with projects")
 
 
-class _ProjectRepo:
-    kind = "project"
-
-    def repo(self, ctx: Context) -> Any:
-        return ctx.client.projects
-
-
 @COMMANDS.add("ls")
-class ProjectList(_ProjectRepo, ListCommand):
+class ProjectList(ListCommand):
+    kind = "project"
     summary = "list projects (ids, or --json for the server's objects)"
 
 
@@ -85,100 +82,31 @@ class ProjectCreate(Command):
 
 
 @COMMANDS.add("delete")
-class ProjectDelete(_ProjectRepo, DeleteCommand):
+class ProjectDelete(DeleteCommand):
+    kind = "project"
     summary = "delete projects and their tasks (all ids are checked first)"
 
 
 @COMMANDS.add("backup")
-class ProjectBackup(Command):
+class ProjectBackup(BackupCommand):
     summary = "save a backup of a project (with its tasks) to a file"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("project_id", type=int, help="project id")
-        parser.add_argument("filename", help="the file to write")
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        project = retrieve(ctx.client.projects, "project", args.project_id)
-        with doing(f"backing up project {args.project_id}"):
-            project.download_backup(
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("downloading"),
-            )
+    kind = "project"
 
 
 @COMMANDS.add("create-from-backup")
-class ProjectCreateFromBackup(Command):
+class ProjectCreateFromBackup(CreateFromBackupCommand):
     summary = "restore a project from a backup file; prints the new project's id"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("filename", help="the backup file")
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        existing_file(args.filename, "backup file")
-        with doing(f"restoring a project from {args.filename!r}"):
-            project = ctx.client.projects.create_from_backup(
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("uploading"),
-            )
-        ctx.print(project.id)
+    kind = "project"
 
 
 @COMMANDS.add("export-dataset")
-class ProjectExportDataset(Command):
+class ProjectExportDataset(ExportDatasetCommand):
     summary = "export a project's annotations (and images) as a dataset file"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("project_id", type=int, help="project id")
-        parser.add_argument("filename", help="the file to write")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT for images 1.1",
-            help="export format (default: %(default)s)",
-        )
-        add_with_images(parser)
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        project = retrieve(ctx.client.projects, "project", args.project_id)
-        require_format(ctx.client, args.fileformat, kind="export")
-        with doing(f"exporting project {args.project_id} as {args.fileformat!r}"):
-            project.export_dataset(
-                args.fileformat,
-                args.filename,
-                include_images=args.include_images,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("downloading"),
-            )
+    kind = "project"
 
 
 @COMMANDS.add("import-dataset")
-class ProjectImportDataset(Command):
+class ProjectImportDataset(ImportDatasetCommand):
     summary = "import a dataset file into a project (its tasks are created)"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("project_id", type=int, help="project id")
-        parser.add_argument("filename", help="the file to import")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT 1.1",
-            help="import format (default: %(default)s)",
-        )
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        existing_file(args.filename, "dataset file")
-        project = retrieve(ctx.client.projects, "project", args.project_id)
-        require_format(ctx.client, args.fileformat, kind="import")
-        with doing(f"importing {args.filename!r} into project {args.project_id}"):
-            project.import_dataset(
-                args.fileformat,
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("uploading"),
-            )
+    kind = "project"
+    import_method = "import_dataset"

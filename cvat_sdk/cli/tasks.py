@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from cvat_sdk.cli._base import CliError, Command, CommandGroup, Context, UsageError, doing
@@ -11,95 +10,29 @@ from cvat_sdk.cli._inputs import (
     check_share_files,
     existing_file,
     expand_local_resources,
-    parse_bool,
     parse_labels,
     require_format,
     retrieve,
+)
+from cvat_sdk.cli._resource import (
+    BackupCommand,
+    CreateFromBackupCommand,
+    DeleteCommand,
+    ExportDatasetCommand,
+    ImportDatasetCommand,
+    ListCommand,
+    add_status_check_period,
 )
 
 if TYPE_CHECKING:
     from cvat_sdk.core.proxies.tasks import Task
 
-__all__ = ["COMMANDS", "DeleteCommand", "ListCommand"]
+__all__ = ["COMMANDS"]
 
 COMMANDS = CommandGroup("work with tasks")
 
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
 RESOURCE_TYPES = ("local", "share", "remote")
-
-
-# --- shared by tasks and projects -------------------------------------------------------------
-class ListCommand(Command):
-    """``ls``: ids one a line, or with ``--json`` the server's objects as a JSON array."""
-
-    kind: str = "task"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--json", dest="use_json", action="store_true", help="print the objects as JSON"
-        )
-
-    def repo(self, ctx: Context) -> Any:
-        return ctx.client.tasks
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        repo = self.repo(ctx)
-        if args.use_json:
-            ctx.print(json.dumps(repo.list(return_json=True), indent=2))
-            return
-        from cvat_sdk.core.helpers import iter_paginated_collection
-
-        # ids as each page arrives, read from the JSON (no models made for a long list)
-        for item in iter_paginated_collection(repo.api.list_endpoint, return_json=True):
-            ctx.print(item["id"])
-
-
-class DeleteCommand(Command):
-    """``delete``: every id is checked first, so a wrong one deletes nothing."""
-
-    kind: str = "task"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("ids", type=int, nargs="+", metavar="ID", help=f"{self.kind} ids")
-
-    def repo(self, ctx: Context) -> Any:
-        return ctx.client.tasks
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        repo = self.repo(ctx)
-        ids = list(dict.fromkeys(args.ids))
-        for obj_id in ids:
-            retrieve(repo, self.kind, obj_id)
-        for obj_id in ids:
-            repo.api.destroy(obj_id)
-            ctx.logger.info("%s %d deleted", self.kind, obj_id)
-
-
-def add_status_check_period(parser: argparse.ArgumentParser) -> None:
-    """The official CLI's ``--completion_verification_period``: the longest pause between
-    two polls of a background request."""
-    parser.add_argument(
-        "--completion_verification_period",
-        dest="status_check_period",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="longest pause between checks of the server's progress (default: 2)",
-    )
-
-
-def add_with_images(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--with-images",
-        dest="include_images",
-        type=parse_bool,
-        nargs="?",
-        const=True,
-        default=False,
-        metavar="BOOL",
-        help="include the images in the file (--with-images, or --with-images true|false; "
-        "default: false)",
-    )
 
 
 def _bug_tracker(parser: argparse.ArgumentParser) -> None:
@@ -294,98 +227,23 @@ class TaskFrames(Command):
 
 
 @COMMANDS.add("export-dataset")
-class TaskExportDataset(Command):
+class TaskExportDataset(ExportDatasetCommand):
     summary = "export a task's annotations (and images) as a dataset file"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("task_id", type=int, help="task id")
-        parser.add_argument("filename", help="the file to write")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT for images 1.1",
-            help="export format (default: %(default)s)",
-        )
-        add_with_images(parser)
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        task = retrieve(ctx.client.tasks, "task", args.task_id)
-        require_format(ctx.client, args.fileformat, kind="export")
-        with doing(f"exporting task {args.task_id} as {args.fileformat!r}"):
-            task.export_dataset(
-                args.fileformat,
-                args.filename,
-                include_images=args.include_images,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("downloading"),
-            )
 
 
 @COMMANDS.add("import-dataset")
-class TaskImportDataset(Command):
+class TaskImportDataset(ImportDatasetCommand):
     summary = "import annotations into a task from a dataset file"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("task_id", type=int, help="task id")
-        parser.add_argument("filename", help="the file to import")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT 1.1",
-            help="import format (default: %(default)s)",
-        )
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        existing_file(args.filename, "dataset file")
-        task = retrieve(ctx.client.tasks, "task", args.task_id)
-        require_format(ctx.client, args.fileformat, kind="import")
-        with doing(f"importing {args.filename!r} into task {args.task_id}"):
-            task.import_annotations(
-                args.fileformat,
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("uploading"),
-            )
 
 
 @COMMANDS.add("backup")
-class TaskBackup(Command):
+class TaskBackup(BackupCommand):
     summary = "save a backup of a task to a file"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("task_id", type=int, help="task id")
-        parser.add_argument("filename", help="the file to write")
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        task = retrieve(ctx.client.tasks, "task", args.task_id)
-        with doing(f"backing up task {args.task_id}"):
-            task.download_backup(
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("downloading"),
-            )
 
 
 @COMMANDS.add("create-from-backup")
-class TaskCreateFromBackup(Command):
+class TaskCreateFromBackup(CreateFromBackupCommand):
     summary = "restore a task from a backup file; prints the new task's id"
-
-    def configure(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("filename", help="the backup file")
-        add_status_check_period(parser)
-
-    def run(self, ctx: Context, args: argparse.Namespace) -> None:
-        existing_file(args.filename, "backup file")
-        with doing(f"restoring a task from {args.filename!r}"):
-            task = ctx.client.tasks.create_from_backup(
-                args.filename,
-                status_check_period=args.status_check_period,
-                pbar=ctx.progress("uploading"),
-            )
-        ctx.print(task.id)
 
 
 @COMMANDS.add("auto-annotate")
