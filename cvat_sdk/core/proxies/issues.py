@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies.comments import Comment, CommentsRepo
 from cvat_sdk.core.proxies.model_proxy import (
-    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -29,14 +27,7 @@ class Issue(UpdateMixin, DeleteMixin, _Fields):
     _api_name = "issues_api"
 
     def get_comments(self) -> list[Comment]:
-        return [
-            Comment(self._client, m)
-            for m in get_paginated_collection(
-                self._client.api_client.comments_api.list_endpoint,
-                page_size=LIST_PAGE_SIZE,
-                issue_id=self.id,
-            )
-        ]
+        return [Comment(self._client, m) for m in self._related("comments_api", issue_id=self.id)]
 
 
 class IssuesRepo(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cvat_sdk._runtime.exceptions import ApiValueError
-from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies._workflows import (
     AnnotationsMixin,
     ExportDatasetMixin,
@@ -16,7 +15,6 @@ from cvat_sdk.core.proxies._workflows import (
     _stream_to,
 )
 from cvat_sdk.core.proxies.model_proxy import (
-    LIST_PAGE_SIZE,
     DeleteMixin,
     ListMixin,
     RetrieveMixin,
@@ -71,23 +69,12 @@ class Job(UpdateMixin, DeleteMixin, ExportDatasetMixin, AnnotationsMixin, MediaM
         _stream_to(response, output_file, "GET", f"{self!r} chunk index {chunk_id}")
 
     def get_labels(self) -> list[Any]:
-        return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint,
-            page_size=LIST_PAGE_SIZE,
-            job_id=self.id,
-        )
+        return self._related("labels_api", job_id=self.id)
 
     def get_issues(self) -> list[Issue]:
         from cvat_sdk.core.proxies.issues import Issue
 
-        return [
-            Issue(self._client, m)
-            for m in get_paginated_collection(
-                self._client.api_client.issues_api.list_endpoint,
-                page_size=LIST_PAGE_SIZE,
-                job_id=self.id,
-            )
-        ]
+        return [Issue(self._client, m) for m in self._related("issues_api", job_id=self.id)]
 
 
 class JobsRepo(RetrieveMixin[Job], ListMixin[Job]):

@@ -7,7 +7,6 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from cvat_sdk.core.exceptions import CvatSdkException
-from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies._workflows import (
     DownloadBackupMixin,
     ExportDatasetMixin,
@@ -16,7 +15,6 @@ from cvat_sdk.core.proxies._workflows import (
     rq_id_of,
 )
 from cvat_sdk.core.proxies.model_proxy import (
-    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -80,21 +78,10 @@ class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin,
     def get_tasks(self) -> list[Task]:
         from cvat_sdk.core.proxies.tasks import Task
 
-        return [
-            Task(self._client, m)
-            for m in get_paginated_collection(
-                self._client.api_client.tasks_api.list_endpoint,
-                page_size=LIST_PAGE_SIZE,
-                project_id=self.id,
-            )
-        ]
+        return [Task(self._client, m) for m in self._related("tasks_api", project_id=self.id)]
 
     def get_labels(self) -> list[Any]:
-        return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint,
-            page_size=LIST_PAGE_SIZE,
-            project_id=self.id,
-        )
+        return self._related("labels_api", project_id=self.id)
 
     def get_annotations(self) -> Any:
         """Always raises ``ProjectAnnotationsUnavailable``, before any request, naming the

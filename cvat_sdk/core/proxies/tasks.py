@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from cvat_sdk._runtime.exceptions import ApiTypeError, ApiValueError
 from cvat_sdk._runtime.model import Model
 from cvat_sdk.core.exceptions import CvatSdkException
-from cvat_sdk.core.helpers import get_paginated_collection
 from cvat_sdk.core.proxies._workflows import (
     AnnotationsMixin,
     DownloadBackupMixin,
@@ -21,7 +20,6 @@ from cvat_sdk.core.proxies._workflows import (
     rq_id_of,
 )
 from cvat_sdk.core.proxies.model_proxy import (
-    LIST_PAGE_SIZE,
     CreateMixin,
     DeleteMixin,
     ListMixin,
@@ -120,21 +118,10 @@ class Task(
     def get_jobs(self) -> list[Job]:
         from cvat_sdk.core.proxies.jobs import Job
 
-        return [
-            Job(self._client, m)
-            for m in get_paginated_collection(
-                self._client.api_client.jobs_api.list_endpoint,
-                page_size=LIST_PAGE_SIZE,
-                task_id=self.id,
-            )
-        ]
+        return [Job(self._client, m) for m in self._related("jobs_api", task_id=self.id)]
 
     def get_labels(self) -> list[Any]:
-        return get_paginated_collection(
-            self._client.api_client.labels_api.list_endpoint,
-            page_size=LIST_PAGE_SIZE,
-            task_id=self.id,
-        )
+        return self._related("labels_api", task_id=self.id)
 
 
 class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveByIdsMixin[Task]):
