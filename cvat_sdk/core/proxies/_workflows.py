@@ -25,9 +25,15 @@ from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError, Conf
 from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
-from cvat_sdk.core.proxies.model_proxy import Entity, body_param, model_values
+from cvat_sdk.core.proxies.model_proxy import (
+    Entity,
+    EntityT,
+    RetrieveMixin,
+    body_param,
+    model_values,
+)
 from cvat_sdk.core.proxies.types import Location
-from cvat_sdk.core.uploading import upload_annotations
+from cvat_sdk.core.uploading import upload_annotations, upload_backup
 
 if TYPE_CHECKING:
     from urllib3 import HTTPResponse
@@ -39,6 +45,7 @@ __all__ = [
     "ExportDatasetMixin",
     "MediaMixin",
     "PathLike",
+    "RestoreBackupMixin",
     "rq_id_of",
 ]
 
@@ -500,3 +507,27 @@ def _convert(path: Path, extension: str) -> None:
         if fmt is None:
             raise ApiValueError(f"unknown image type {extension!r}", ["image_extension"])
         converted.save(path, format=fmt)
+
+
+class RestoreBackupMixin(RetrieveMixin[EntityT]):
+    """``create_from_backup`` of the repositories whose entities ``download_backup``."""
+
+    #: The upload endpoint's collection.
+    _backup_kind: ClassVar[Literal["tasks", "projects"]]
+
+    def create_from_backup(
+        self,
+        filename: PathLike,
+        *,
+        status_check_period: float | None = None,
+        pbar: ProgressReporter | None = None,
+    ) -> EntityT:
+        """Restore an object from a backup file (as ``download_backup`` writes); a new id."""
+        kind = self._backup_kind
+        response = upload_backup(self._client.api_client, kind, filename, progress=pbar, wait=False)
+        request, _ = self._client.wait_for_completion(
+            rq_id_of(response),
+            status_check_period=status_check_period,
+            log_prefix=f"{kind[:-1]} restore",
+        )
+        return self.retrieve(int(request.result_id))

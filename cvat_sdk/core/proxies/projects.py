@@ -11,6 +11,7 @@ from cvat_sdk.core.proxies._workflows import (
     DownloadBackupMixin,
     ExportDatasetMixin,
     PathLike,
+    RestoreBackupMixin,
     _stream_to,
     rq_id_of,
 )
@@ -19,10 +20,9 @@ from cvat_sdk.core.proxies.model_proxy import (
     DeleteMixin,
     ListMixin,
     RemoveByIdsMixin,
-    RetrieveMixin,
     UpdateMixin,
 )
-from cvat_sdk.core.uploading import upload_backup, upload_dataset
+from cvat_sdk.core.uploading import upload_dataset
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models import IProjectRead as _Fields
@@ -98,9 +98,10 @@ class Project(UpdateMixin, DeleteMixin, ExportDatasetMixin, DownloadBackupMixin,
 
 
 class ProjectsRepo(
-    CreateMixin[Project], RetrieveMixin[Project], ListMixin[Project], RemoveByIdsMixin[Project]
+    CreateMixin[Project], RestoreBackupMixin[Project], ListMixin[Project], RemoveByIdsMixin[Project]
 ):
     _entity_type = Project
+    _backup_kind = "projects"
 
     def create_from_dataset(
         self,
@@ -128,20 +129,3 @@ class ProjectsRepo(
                 raise
             project.fetch()
         return project
-
-    def create_from_backup(
-        self,
-        filename: PathLike,
-        *,
-        status_check_period: float | None = None,
-        pbar: ProgressReporter | None = None,
-    ) -> Project:
-        response = upload_backup(
-            self._client.api_client, "projects", filename, progress=pbar, wait=False
-        )
-        request, _ = self._client.wait_for_completion(
-            rq_id_of(response),
-            status_check_period=status_check_period,
-            log_prefix="project restore",
-        )
-        return self.retrieve(int(request.result_id))

@@ -17,6 +17,7 @@ from cvat_sdk.core.proxies._workflows import (
     ExportDatasetMixin,
     MediaMixin,
     PathLike,
+    RestoreBackupMixin,
     rq_id_of,
 )
 from cvat_sdk.core.proxies.model_proxy import (
@@ -24,12 +25,11 @@ from cvat_sdk.core.proxies.model_proxy import (
     DeleteMixin,
     ListMixin,
     RemoveByIdsMixin,
-    RetrieveMixin,
     UpdateMixin,
     body_param,
     models_of,
 )
-from cvat_sdk.core.uploading import upload_backup, upload_task_data
+from cvat_sdk.core.uploading import upload_task_data
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models import ITaskRead as _Fields
@@ -124,8 +124,11 @@ class Task(
         return self._related("labels_api", task_id=self.id)
 
 
-class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveByIdsMixin[Task]):
+class TasksRepo(
+    CreateMixin[Task], RestoreBackupMixin[Task], ListMixin[Task], RemoveByIdsMixin[Task]
+):
     _entity_type = Task
+    _backup_kind = "tasks"
 
     def create_from_data(
         self,
@@ -197,19 +200,3 @@ class TasksRepo(CreateMixin[Task], RetrieveMixin[Task], ListMixin[Task], RemoveB
         except (ApiValueError, ApiTypeError) as error:
             raise type(error)(f"data_params.{error}") from None
         return resources
-
-    def create_from_backup(
-        self,
-        filename: PathLike,
-        *,
-        status_check_period: float | None = None,
-        pbar: ProgressReporter | None = None,
-    ) -> Task:
-        """Restore a task from a backup file (as ``download_backup`` writes)."""
-        response = upload_backup(
-            self._client.api_client, "tasks", filename, progress=pbar, wait=False
-        )
-        request, _ = self._client.wait_for_completion(
-            rq_id_of(response), status_check_period=status_check_period, log_prefix="task restore"
-        )
-        return self.retrieve(int(request.result_id))
