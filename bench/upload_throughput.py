@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from bench.real_upload_client import PeakRss
+
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
 USER, PASSWORD = "admin", "password"
@@ -144,44 +146,6 @@ def serve() -> None:
 # --- the measured clients -------------------------------------------------------------------
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-class _Memory:
-    """Peak RSS above the RSS at start(): the kernel's high-water mark, reset at start()
-    (/proc/self/clear_refs), or else the highest RSS a 2 ms sampling thread saw."""
-
-    def start(self) -> None:
-        self.idle = self.sampled = _status_kb("VmRSS")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        try:
-            with open("/proc/self/clear_refs", "w") as refs:
-                refs.write("5")
-            self.exact = True
-        except OSError:
-            self.exact = False
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.002):
-            self.sampled = max(self.sampled, _status_kb("VmRSS"))
-
-    def stop(self) -> float:
-        """MB above idle."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        peak = _status_kb("VmHWM") if self.exact else self.sampled
-        return max(0, peak - self.idle) * 1024 / 1e6
-
-
 def _auth() -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
@@ -202,7 +166,7 @@ def run_sdk(target: str, url: str, path: Path, chunk_mib: int | None) -> dict[st
             task_id = task.id
         else:
             client.server_api.retrieve_about(_parse_response=False)  # connect
-        memory = _Memory()
+        memory = PeakRss()
         memory.start()
         started = time.perf_counter()
         response = upload_task_data(client, task_id, [path], wait=False)
@@ -240,10 +204,11 @@ def run_raw(target: str, url: str, path: Path) -> dict[str, Any]:
             "Tus-Resumable": "1.0.0",
             "Upload-Length": str(size),
             "Upload-Metadata": metadata,
+            "Origin": url,  # CVAT builds the upload's Location from it
         },
     )
     location = urljoin(collection, created.headers["Location"])
-    memory = _Memory()
+    memory = PeakRss()
     memory.start()
     started = time.perf_counter()
     with path.open("rb") as body:
@@ -263,8 +228,7 @@ def run_raw(target: str, url: str, path: Path) -> dict[str, Any]:
     peak = memory.stop()
     if answer.status != 204 or answer.headers.get("Upload-Offset") != str(size):
         raise RuntimeError(f"the raw upload failed: {answer.status} {answer.data[:200]!r}")
-    if target == "fake":  # not timed: frees the server's disk (a new start drops the file)
-        http.request("POST", collection, headers={**headers, "Upload-Start": "true"})
+    if target == "fake":  # not timed: deleting the task frees the server's disk
         http.request("DELETE", f"{url}/api/tasks/{task_id}", headers=headers)
     return {"seconds": seconds, "peak_mb": peak, "exact_peak": memory.exact}
 
