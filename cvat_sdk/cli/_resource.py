@@ -49,6 +49,15 @@ def add_with_images(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_format(parser: argparse.ArgumentParser, verb: str, default: str) -> None:
+    parser.add_argument(
+        "--format",
+        dest="fileformat",
+        default=default,
+        help=f"{verb} format (default: %(default)s)",
+    )
+
+
 class ResourceCommand(Command):
     """A command on one kind of server object."""
 
@@ -145,12 +154,7 @@ class ExportDatasetCommand(ResourceCommand):
     def configure(self, parser: argparse.ArgumentParser) -> None:
         self.add_id(parser)
         parser.add_argument("filename", help="the file to write")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT for images 1.1",
-            help="export format (default: %(default)s)",
-        )
+        _add_format(parser, "export", "CVAT for images 1.1")
         add_with_images(parser)
         add_status_check_period(parser)
 
@@ -175,12 +179,7 @@ class ImportDatasetCommand(ResourceCommand):
     def configure(self, parser: argparse.ArgumentParser) -> None:
         self.add_id(parser)
         parser.add_argument("filename", help="the file to import")
-        parser.add_argument(
-            "--format",
-            dest="fileformat",
-            default="CVAT 1.1",
-            help="import format (default: %(default)s)",
-        )
+        _add_format(parser, "import", "CVAT 1.1")
         add_status_check_period(parser)
 
     def run(self, ctx: Context, args: argparse.Namespace) -> None:
