@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from cvat_sdk.core.progress import ProgressReporter
@@ -20,28 +19,60 @@ def run_all(jobs: Sequence[Callable[[threading.Event], T]], workers: int) -> lis
     """Each job's result, in order; at most ``workers`` jobs run at a time.
 
     Every job gets the same stop event, set as soon as one job fails (or the caller is
-    interrupted): running jobs should check it between steps and raise :class:`Stopped`; jobs
-    not yet started never start. Once every running job has returned, the first real failure
-    is raised (not a :class:`Stopped`).
+    interrupted): running jobs should check it between steps and raise :class:`Stopped`. The
+    first ``workers`` jobs always start (side by side); later ones never start once it is
+    set. Once every running job has returned, the first real failure is raised (not a
+    :class:`Stopped`).
+
+    The workers are daemon threads of our own rather than a ``ThreadPoolExecutor``: a Ctrl-C
+    that lands while an executor starts a thread can leave that thread unknown to the
+    executor's exit hook, and the interpreter then waits for it forever at exit (seen on the
+    CLI: "interrupted" printed, the process never ended).
     """
     stop = threading.Event()
     if workers <= 1 or len(jobs) <= 1:
         return [job(stop) for job in jobs]
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="cvat-sdk")
-    futures = [pool.submit(job, stop) for job in jobs]
+    results: list[T | None] = [None] * len(jobs)
+    errors: list[BaseException | None] = [None] * len(jobs)
+    count = min(workers, len(jobs))
+    later = iter(range(count, len(jobs)))
+    taking = threading.Lock()
+
+    def run(index: int) -> None:
+        try:
+            results[index] = jobs[index](stop)
+        except BaseException as error:  # handed to the caller below
+            errors[index] = error
+            stop.set()
+
+    def work(first: int) -> None:
+        run(first)  # each thread's first job starts whatever happened meanwhile
+        while not stop.is_set():
+            with taking:
+                index = next(later, None)
+            if index is None:
+                return
+            run(index)
+
+    threads = [
+        threading.Thread(target=work, args=(n,), name=f"cvat-sdk-{n}", daemon=True)
+        for n in range(count)
+    ]
     try:
-        wait(futures, return_when=FIRST_EXCEPTION)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     except BaseException:  # e.g. KeyboardInterrupt in the caller's thread
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
         raise
-    if any(f.done() and not f.cancelled() and f.exception() for f in futures):
-        stop.set()
-    pool.shutdown(wait=True, cancel_futures=True)
-    errors = [f.exception() for f in futures if not f.cancelled() and f.exception()]
-    for error in sorted(errors, key=lambda e: isinstance(e, Stopped)):
-        raise error  # type: ignore[misc]
-    return [future.result() for future in futures]
+    found = [error for error in errors if error is not None]
+    for error in sorted(found, key=lambda e: isinstance(e, Stopped)):
+        raise error
+    return results  # type: ignore[return-value]
 
 
 class LockedProgress:

@@ -11,10 +11,11 @@ import io
 import mimetypes
 import os
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -22,6 +23,7 @@ from urllib3.exceptions import HTTPError
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError, ConflictException
+from cvat_sdk.core._concurrency import run_all
 from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.progress import NullProgress, ProgressReporter
@@ -395,12 +397,14 @@ class MediaMixin(Entity):
                 paths[index] = target
                 reporter.advance(1)
 
-        def fetch_frame(frame_id: int) -> None:
+        def fetch_frame(frame_id: int, _stop: threading.Event) -> None:
             response = self._data(type="frame", number=frame_id, quality=quality)
             received = (response.headers.get("Content-Type") or "").split(";")[0].strip()
             save(frame_id, response, received)
 
-        def fetch_chunk(number: int, frames: list[int], first: int, count: int) -> None:
+        def fetch_chunk(
+            number: int, frames: list[int], first: int, count: int, _stop: threading.Event
+        ) -> None:
             response = self._data(type="chunk", number=number, quality="original")
             handle, partial = tempfile.mkstemp(prefix=".chunk.", suffix=".zip", dir=directory)
             try:
@@ -423,18 +427,13 @@ class MediaMixin(Entity):
 
         try:
             workers = min(max_workers, settings.POOL_MAXSIZE, max(1, len(positions)))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures: list[Future[None]] = [
-                    pool.submit(fetch_chunk, number, frames, first, count)
-                    for number, (frames, first, count) in plan.items()
-                ]
-                futures += [pool.submit(fetch_frame, f) for f in positions if f not in in_chunks]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = next((f for f in done if f.exception() is not None), None)
-                if failed is not None:
-                    for future in futures:
-                        future.cancel()
-                    raise failed.exception()  # type: ignore[misc]
+            # the first failure (or a Ctrl-C) keeps the requests not yet made from starting
+            jobs: list[Callable[[threading.Event], None]] = [
+                partial(fetch_chunk, number, frames, first, count)
+                for number, (frames, first, count) in plan.items()
+            ]
+            jobs += [partial(fetch_frame, f) for f in positions if f not in in_chunks]
+            run_all(jobs, workers)
         finally:
             reporter.finish()
         return [p for p in paths if p is not None]
