@@ -4,6 +4,7 @@ and a failure stops the others."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,11 @@ def _start_or_finish(headers: dict[str, str]) -> Reply | None:
 class TusServer:
     """Answers the upload protocol; PATCHes of ``together`` files must meet in flight."""
 
-    def __init__(self, together: int, fail: str | None = None) -> None:
+    def __init__(self, together: int, fail: str | None = None, fail_once: int = 0) -> None:
         self.barrier = threading.Barrier(together, timeout=5)
         self.fail = fail
+        #: the refusal waits until this many files have sent a chunk (up to 5 s)
+        self.fail_once = fail_once
         self.patched: list[str] = []
         self.lock = threading.Lock()
 
@@ -49,6 +52,9 @@ class TusServer:
             with self.lock:
                 self.patched.append(request.path)
             if self.fail and request.path.endswith(self.fail):
+                deadline = time.monotonic() + 5
+                while len(set(self.patched)) < self.fail_once and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 return Reply(403, b'{"detail": "no"}')
             try:
                 self.barrier.wait()  # fails after 5 s if the others never come
@@ -84,7 +90,8 @@ def test_one_failure_stops_the_others_with_its_own_error(
     """A refused file ends the upload: the other files stop at their next chunk, the error is
     the refusal, and no Upload-Finish is sent."""
     monkeypatch.setattr(settings, "TUS_CHUNK_SIZE", 1 * KiB)  # ten chunks a file
-    handler = TusServer(together=1, fail="MS5wbmc")  # base64 of "1.png"
+    # base64 of "1.png", refused once every file is on its way (the others have begun)
+    handler = TusServer(together=1, fail="MS5wbmc", fail_once=3)
     with (
         LoopbackServer(lambda r: _slowly(handler, r)) as server,
         ApiClient(Configuration(host=server.url, username="u", password="p")) as client,
