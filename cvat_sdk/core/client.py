@@ -12,7 +12,6 @@ import logging
 import os
 import ssl
 import sys
-import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,11 +23,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from cvat_sdk._runtime.client import _cause_chain
 from cvat_sdk._runtime.exceptions import ApiConnectionError, ApiValueError
 from cvat_sdk.core.exceptions import (
-    BackgroundRequestFailed,
-    BackgroundRequestTimeout,
     CvatSdkException,
 )
-from cvat_sdk.core.helpers import failure_message, next_poll_delay
+from cvat_sdk.core.helpers import poll_request
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -434,27 +431,14 @@ class Client:
         """
         longest = status_check_period or self.config.status_check_period
         limit = timeout if timeout is not None else self.config.wait_timeout
-        started = time.monotonic()
-        deadline = None if limit is None else started + limit
         prefix = f"{log_prefix}: " if log_prefix else ""
-        requests_api = self.api_client.requests_api
-        while True:
-            request, response = requests_api.retrieve(rq_id)
-            status = str(request.status)
+
+        def log(status: str) -> None:
             self.logger.debug("%sbackground request %s is %s", prefix, rq_id, status)
-            if status == "finished":
-                return request, response
-            if status == "failed":
-                message = failure_message(requests_api, rq_id, request)
-                raise BackgroundRequestFailed(rq_id, message, request)
-            now = time.monotonic()
-            delay = next_poll_delay(now - started, longest)
-            if deadline is not None:
-                left = deadline - now
-                if left <= 0:
-                    raise BackgroundRequestTimeout(rq_id, limit or 0.0, status)
-                delay = min(delay, left)
-            time.sleep(delay)
+
+        return poll_request(
+            self.api_client.requests_api, rq_id, longest=longest, timeout=limit, on_status=log
+        )
 
     # --- repositories -----------------------------------------------------------------------
     @cached_property

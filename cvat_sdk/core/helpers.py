@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -150,18 +150,33 @@ def wait_for_request(
         BackgroundRequestTimeout: ``timeout`` seconds passed first.
     """
     longest = settings.POLL_INTERVAL if poll_interval is None else poll_interval
+    requests_api = api_client.requests_api  # type: ignore[attr-defined]
+    request, _ = poll_request(requests_api, rq_id, longest=longest, timeout=timeout)
+    return request
+
+
+def poll_request(
+    requests_api: Any,
+    rq_id: str,
+    *,
+    longest: float,
+    timeout: float | None,
+    on_status: Callable[[str], None] | None = None,
+) -> tuple[Any, Any]:
+    """The polling both waits share (``wait_for_request``, ``Client.wait_for_completion``):
+    ``(Request, response)`` once finished; ``on_status`` hears each status read."""
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
-    requests_api = api_client.requests_api  # type: ignore[attr-defined]
     while True:
-        request, _ = requests_api.retrieve(rq_id)
+        request, response = requests_api.retrieve(rq_id)
         status = str(request.status)
+        if on_status is not None:
+            on_status(status)
         if status == "finished":
-            return request
+            return request, response
         if status == "failed":
-            raise BackgroundRequestFailed(
-                rq_id, failure_message(requests_api, rq_id, request), request
-            )
+            message = failure_message(requests_api, rq_id, request)
+            raise BackgroundRequestFailed(rq_id, message, request)
         now = time.monotonic()
         delay = next_poll_delay(now - started, longest)
         if deadline is not None:
