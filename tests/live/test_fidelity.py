@@ -133,7 +133,10 @@ class Side:
             assert answer.status == 200, (rq_id, answer.status, answer.data)
             request = answer.json
             seen.add(request["status"])
-            if request["status"] in ("finished", "failed"):
+            # CVAT 2.24 may answer "finished" a moment before it stores the finished and
+            # expiry dates (met once in CI): such an answer is read again
+            settled = request["status"] == "failed" or request.get("finished_date")
+            if request["status"] in ("finished", "failed") and settled:
                 self.last = request
                 return seen, request
             time.sleep(0.2)
