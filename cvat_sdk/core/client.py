@@ -75,7 +75,7 @@ class Config:
 
     Attributes:
         status_check_period: the longest wait between two polls of a background request, in
-            seconds; polls start every 0.1 s, then each waits a quarter of the time waited
+            seconds; polls start every 0.1 s, then each waits a tenth of the time waited
             so far, up to it.
         wait_timeout: seconds after which waiting for a background request gives up with
             ``BackgroundRequestTimeout`` (None: no limit).
@@ -419,7 +419,7 @@ class Client:
     ) -> tuple[Any, HTTPResponse]:
         """Poll a background request until it finishes; returns ``(Request, response)``.
 
-        Polls start every 0.1 s, then each waits a quarter of the time waited so far, up to
+        Polls start every 0.1 s, then each waits a tenth of the time waited so far, up to
         ``status_check_period`` (``Config``'s by default): the end of a request is noticed
         soon after it, and a long one costs few requests. ``timeout`` (else
         ``Config.wait_timeout``) bounds the wait. Ctrl-C interrupts the wait at once: the

@@ -239,16 +239,16 @@ def _data_rq(hl: Client, image: Path) -> str:
 
 
 def test_wait_backs_off_up_to_the_period(config: Config, images: list[Path]) -> None:
-    with FakeCvatServer(polls_to_finish=14) as server, Client(server.url, config=config) as hl:
+    with FakeCvatServer(polls_to_finish=24) as server, Client(server.url, config=config) as hl:
         hl.login(("admin", "password"))
         rq_id = _data_rq(hl, images[0])
         started = time.monotonic()
-        request, response = hl.wait_for_completion(rq_id, status_check_period=0.4)
+        request, response = hl.wait_for_completion(rq_id, status_check_period=0.2)
         elapsed = time.monotonic() - started
         assert str(request.status) == "finished" and response.status == 200
-        # 13 waits: 0.1 until 0.4 s, then a quarter of the time waited (0.125, 0.16...)
-        # up to 0.4: polls end at about 2.7 s; not 13 x 0.1 = 1.3 s, nor 13 x 0.4 = 5.2 s
-        assert 2.4 < elapsed < 4.6, elapsed
+        # 23 waits: 0.1 until 1 s, then a tenth of the time waited (0.11, 0.121...) up to
+        # 0.2: polls end at about 3.1 s; not 23 x 0.1 = 2.3 s, nor 23 x 0.2 = 4.6 s
+        assert 2.7 < elapsed < 4.2, elapsed
 
 
 def test_wait_times_out(config: Config, images: list[Path]) -> None:
