@@ -406,11 +406,11 @@ class MediaMixin(Entity):
             number: int, frames: list[int], first: int, count: int, _stop: threading.Event
         ) -> None:
             response = self._data(type="chunk", number=number, quality="original")
-            handle, partial = tempfile.mkstemp(prefix=".chunk.", suffix=".zip", dir=directory)
+            handle, chunk_path = tempfile.mkstemp(prefix=".chunk.", suffix=".zip", dir=directory)
             try:
                 with os.fdopen(handle, "wb") as out:
                     _stream_to(response, out, "GET", f"{self!r} chunk {number}")
-                with zipfile.ZipFile(partial) as archive:
+                with zipfile.ZipFile(chunk_path) as archive:
                     members = archive.infolist()
                     if len(members) != count:
                         raise CvatSdkException(
@@ -423,7 +423,7 @@ class MediaMixin(Entity):
                         with archive.open(member) as source:
                             save(frame_id, source, media_type)
             finally:
-                Path(partial).unlink(missing_ok=True)
+                Path(chunk_path).unlink(missing_ok=True)
 
         try:
             workers = min(max_workers, settings.POOL_MAXSIZE, max(1, len(positions)))
@@ -470,15 +470,15 @@ class MediaMixin(Entity):
 def _write_file(source: Any, target: Path, *, convert_to: str | None, received: str) -> None:
     """Copy a readable (an answer being received, a zip member) to ``target`` through a
     temporary file beside it, re-encoding only when ``convert_to`` is another image type."""
-    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    handle, part_path = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             _stream_to(source, out, "GET", str(target.name))
         if convert_to is not None and received != convert_to:
-            _convert(Path(partial), convert_to)
-        Path(partial).replace(target)
+            _convert(Path(part_path), convert_to)
+        Path(part_path).replace(target)
     except BaseException:
-        Path(partial).unlink(missing_ok=True)
+        Path(part_path).unlink(missing_ok=True)
         raise
 
 
