@@ -12,7 +12,7 @@ import pytest
 from cvat_sdk._runtime import settings
 from cvat_sdk.api_client import ApiClient, Configuration
 from cvat_sdk.core.exceptions import BackgroundRequestFailed, BackgroundRequestTimeout
-from cvat_sdk.core.helpers import wait_for_request
+from cvat_sdk.core.helpers import next_poll_delay, wait_for_request
 from cvat_sdk.core.uploading import upload_task_data
 from cvat_sdk.testing import FakeCvatServer
 
@@ -101,6 +101,16 @@ def test_quick_requests_do_not_wait_a_whole_interval(tmp_path: Path) -> None:
         started = time.monotonic()
         wait_for_request(client, rq_id, poll_interval=5.0)
         assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    ("waited", "expected"),
+    [(0.0, 0.1), (0.9, 0.1), (2.0, 0.2), (21.0, 2.1), (60.0, 5.0)],
+)
+def test_each_poll_waits_a_tenth_of_the_time_waited(waited: float, expected: float) -> None:
+    """0.1 s at first, then a tenth of the wait so far (a request's end is seen at most ~10%
+    late: a quarter overshot CVAT 2.24's 2.1 s task creation by 0.5 s), never over 5 s here."""
+    assert next_poll_delay(waited, 5.0) == pytest.approx(expected)
 
 
 def test_a_raw_traceback_in_a_failure_message_is_cut_to_its_last_line() -> None:
