@@ -75,6 +75,31 @@ def run_all(jobs: Sequence[Callable[[threading.Event], T]], workers: int) -> lis
     return results  # type: ignore[return-value]
 
 
+class Gate:
+    """Opens once, or fails: where jobs wait for an earlier request's answer.
+
+    ``wait`` gives up with :class:`Stopped` when the gate fails or the operation stops.
+    """
+
+    def __init__(self) -> None:
+        self._decided = threading.Event()
+        self._failed = False
+
+    def open(self) -> None:
+        self._decided.set()
+
+    def fail(self) -> None:
+        self._failed = True
+        self._decided.set()
+
+    def wait(self, stop: threading.Event | None = None) -> None:
+        while not self._decided.wait(0.05):
+            if stop is not None and stop.is_set():
+                raise Stopped("the operation stopped before the request waited for was answered")
+        if self._failed:
+            raise Stopped("the request waited for failed")
+
+
 class LockedProgress:
     """A reporter that several threads may advance at once."""
 

@@ -8,6 +8,11 @@ most the chunk that was in flight. The Locations the server gives (absolute or r
 followed on the configured host: a server behind a proxy names itself as the proxy reaches it
 (``http://``, an internal host or port), and the chunks, with their credentials, must still go
 where the client was pointed.
+
+The files set off together with Upload-Start, but no request of theirs is whole before it is
+answered (a bulk body holds back its closing boundary, a TUS creation waits): a server takes
+a request only whole, so it still sees the start first, and a refused start cuts the bodies
+on their way, of which it keeps nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from cvat_sdk._runtime.exceptions import (
     ServiceException,
 )
 from cvat_sdk._runtime.model import Model
-from cvat_sdk.core._concurrency import LockedProgress, Stopped, run_all
+from cvat_sdk.core._concurrency import Gate, LockedProgress, Stopped, run_all
 from cvat_sdk.core._urls import on_host
 from cvat_sdk.core.exceptions import UploadError
 from cvat_sdk.core.helpers import wait_for_request
@@ -68,9 +73,9 @@ class _File(NamedTuple):
 class _FileWindow(io.RawIOBase):
     """``length`` bytes of an open file from ``offset``, read as the request is sent.
 
-    ``read`` is the fast path: urllib3 reads a body in 16 KiB pieces, and at loopback speeds
-    the cost of each matters (``readinto`` plus the copy to ``bytes`` of ``RawIOBase.read``
-    takes a third more time than the bytes' trip through the socket).
+    ``read`` is the fast path: urllib3 reads a body in ``SEND_BLOCK_SIZE`` pieces, and at
+    loopback speeds the cost of each matters (``readinto`` plus the copy to ``bytes`` of
+    ``RawIOBase.read`` takes a third more time than the bytes' trip through the socket).
     """
 
     def __init__(self, handle: io.FileIO, offset: int, length: int) -> None:
@@ -112,9 +117,12 @@ class _BulkBody(io.RawIOBase):
         progress: ProgressReporter,
         fields: Mapping[str, str] | None = None,
         on_sent: Callable[[], None] | None = None,
+        before_end: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self._on_sent = on_sent  # called once, when the last byte is read or on close
+        # called once, before the closing boundary: until it returns the request is not whole
+        self._before_end = before_end
         self.boundary = uuid.uuid4().hex
         self._parts: list[bytes | _File] = []
         for name, value in (fields or {}).items():
@@ -148,6 +156,9 @@ class _BulkBody(io.RawIOBase):
         if size == 0:
             return b""
         while self._index < len(self._parts):
+            if self._index == len(self._parts) - 1 and self._before_end is not None:
+                before_end, self._before_end = self._before_end, None
+                before_end()
             part = self._parts[self._index]
             if isinstance(part, _File):
                 data = self._read_file(part, size)
@@ -254,15 +265,19 @@ def _tus_upload(
     collection: str,
     file: _File,
     progress: ProgressReporter,
+    started: Gate | None = None,
     stop: threading.Event | None = None,
 ) -> str:
     """One file through TUS, in ``TUS_CHUNK_SIZE`` chunks read from disk as they are sent;
     returns the name the server keeps it under (``Upload-Filename``: CVAT renames backups).
-    Between chunks it gives up (:class:`Stopped`) once ``stop`` is set.
+    Its first request waits for ``started``; between chunks it gives up (:class:`Stopped`)
+    once ``stop`` is set.
 
     After a failed chunk the server's offset is read with HEAD and the upload goes on from
     there: at most the chunk in flight is sent again, never the file from the start.
     """
+    if started is not None:
+        started.wait(stop)
     created = transport.send(
         "POST",
         collection,
@@ -347,24 +362,31 @@ def _server_offset(
 
 
 def _bulk_groups(files: Sequence[_File]) -> list[list[_File]]:
-    """Files in groups of at most ``BULK_REQUEST_MAX`` bytes and ``BULK_REQUEST_MAX_FILES``
-    files, in order; two groups at least past ``BULK_SPLIT_ABOVE`` bytes. Measured on CVAT
-    2.24 (2 cores), a few large requests beat many smaller ones: the server spends a fixed
-    time on each."""
+    """Files in groups of about equal size, in order: as few as ``BULK_REQUEST_MAX`` bytes
+    per group allows, two at least past ``BULK_SPLIT_ABOVE`` bytes, and none over
+    ``BULK_REQUEST_MAX`` bytes or ``BULK_REQUEST_MAX_FILES`` files. Measured on CVAT 2.24
+    (2 cores), a few large requests beat many smaller ones: the server spends a fixed time
+    on each. A file goes in the group its middle byte falls in (ten files of 9 MB make two
+    groups of five, not 4 + 4 + 2 as filling each group up to half of the bytes would)."""
     total = sum(f.size for f in files)
-    limit = settings.BULK_REQUEST_MAX
-    if total > settings.BULK_SPLIT_ABOVE:
-        limit = min(limit, -(-total // 2))
+    count = max(
+        -(-total // settings.BULK_REQUEST_MAX), 2 if total > settings.BULK_SPLIT_ABOVE else 1
+    )
+    share = total / count
     groups: list[list[_File]] = []
     current: list[_File] = []
     current_size = 0
+    before = 0  # bytes of the files ahead of this one
     for file in files:
-        too_big = current_size + file.size > limit
-        if current and (too_big or len(current) >= settings.BULK_REQUEST_MAX_FILES):
+        past_share = before + file.size / 2 > share * (len(groups) + 1)
+        too_big = current_size + file.size > settings.BULK_REQUEST_MAX
+        too_many = len(current) >= settings.BULK_REQUEST_MAX_FILES
+        if current and (past_share or too_big or too_many):
             groups.append(current)
             current, current_size = [], 0
         current.append(file)
         current_size += file.size
+        before += file.size
     if current:
         groups.append(current)
     return groups
@@ -377,17 +399,20 @@ def _bulk_upload(
     progress: ProgressReporter,
     fields: Mapping[str, str],
     wire: threading.Semaphore,
+    started: Gate | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """One bulk request; its body waits for ``wire`` (held until the body is sent), so
-    the next request streams while the server works on this one."""
+    the next request streams while the server works on this one, and its last bytes wait
+    for ``started``."""
     if stop is not None and stop.is_set():
         raise Stopped("the upload stopped before this bulk request")
     wire.acquire()
     if stop is not None and stop.is_set():
         wire.release()
         raise Stopped("the upload stopped before this bulk request")
-    with _BulkBody(group, progress, fields, on_sent=wire.release) as body:
+    before_end = None if started is None else partial(started.wait, stop)
+    with _BulkBody(group, progress, fields, on_sent=wire.release, before_end=before_end) as body:
         transport.send(
             "POST",
             url,
@@ -620,6 +645,7 @@ def _upload(
     reporter = LockedProgress(progress or NullProgress())
     transport = _Transport(api_client)
     wire = threading.Semaphore(max(settings.BULK_BODIES_AT_ONCE, 1))
+    upload_started = Gate()
     collection = transport.host + path
     names = {"filename": files[0].name} if name_in_query else {}
     url = transport.host + _with_query(path, {**query, **names})
@@ -627,20 +653,31 @@ def _upload(
     large = [f for f in files if f not in small]
     jobs: list[Callable[[threading.Event], str | None]] = [
         *(
-            partial(_bulk_upload, transport, url, g, reporter, bulk_fields or {}, wire)
+            partial(
+                _bulk_upload, transport, url, g, reporter, bulk_fields or {}, wire, upload_started
+            )
             for g in _bulk_groups(small)
         ),
-        *(partial(_tus_upload, transport, collection, f, reporter) for f in large),
+        *(partial(_tus_upload, transport, collection, f, reporter, upload_started) for f in large),
     ]
     started = _Started(transport, url)
     if started.rq_id is not None:
         # named by its target, which the uploads leave alone: read it while the files go
         jobs.insert(0, lambda _stop: started.snapshot())
+
+    def start(_stop: threading.Event) -> None:
+        try:
+            transport.send("POST", url, headers={"Upload-Start": "true"})
+        except BaseException:
+            upload_started.fail()
+            raise
+        upload_started.open()
+
+    jobs.insert(0, start)  # the others wait for it as the module's docstring says
     reporter.start(sum(f.size for f in files))
     try:
-        transport.send("POST", url, headers={"Upload-Start": "true"})
         # side by side: CVAT spends a fixed time on each request, which a lone client waits out
-        server_names = run_all(jobs, settings.UPLOAD_WORKERS)
+        server_names = run_all(jobs, settings.UPLOAD_WORKERS + 1)
         if name_in_query and large:
             names["filename"] = str(server_names[-1])
         finish_url = transport.host + _with_query(path, {**query, **names})

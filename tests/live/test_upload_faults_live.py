@@ -9,6 +9,7 @@ no more must be sent again than the chunk that was in flight.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -153,6 +154,41 @@ def test_a_lost_answer_to_the_last_chunk_completes_the_upload(
 
 def small_images(tmp_path: Path) -> list[Path]:
     return [png(tmp_path / f"im{i}.png", 40, 30, seed=i) for i in range(3)]
+
+
+def is_start(head: RequestHead) -> bool:
+    return head.method == "POST" and head.headers.get("upload-start") == "true"
+
+
+def test_a_refused_upload_start_leaves_nothing_of_the_files_on_their_way(
+    client: ApiClient,
+    via_proxy: ApiClient,
+    proxy: TcpProxy,
+    trash: Trash,
+    images: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """The files stream with Upload-Start, their last bytes held back until it is answered.
+    Refused, it cuts the bulk body on its way, no TUS upload is created, and the server keeps
+    nothing (it never clears an upload area): the next upload makes exactly its own frames."""
+    big, _small = images
+    streaming = png(tmp_path / "streaming.png", 600, 600, noise=True)  # about 1 MB, in bulk
+    proxy.add(Fault(is_start, "reply", status=403, delay=0.5))
+    task_id = trash.task(client)
+
+    with pytest.raises(exceptions.ForbiddenException):
+        upload_task_data(via_proxy, task_id, [big, streaming])
+
+    (bulk,) = [e for e in proxy.exchanges("POST") if e.headers.get("upload-multiple")]
+    deadline = time.monotonic() + 5
+    while not bulk.client_left and time.monotonic() < deadline:
+        time.sleep(0.01)  # the proxy sees the hang-up as it reads on
+    assert bulk.client_left and bulk.upstream_status is None
+    assert 0 < bulk.forwarded < bulk.content_length
+    assert not [e for e in proxy.exchanges("POST") if e.headers.get("upload-length")]
+    second = small_images(tmp_path)
+    upload_task_data(client, task_id, second)
+    frames_are(client, task_id, second)
 
 
 def test_a_5xx_to_the_finish_from_a_proxy_is_retried(

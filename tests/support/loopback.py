@@ -27,6 +27,8 @@ class Recorded:
     body: bytes
     #: ``time.monotonic()`` when the request was read (backoff and Retry-After tests)
     received_at: float = 0.0
+    #: ``time.monotonic()`` when its head was read, before the body
+    started_at: float = 0.0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -100,6 +102,7 @@ class LoopbackServer:
                 pass
 
             def _serve(self) -> None:
+                started_at = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     body = self._read_chunked()
@@ -113,6 +116,7 @@ class LoopbackServer:
                     dict(self.headers.items()),
                     body,
                     time.monotonic(),
+                    started_at,
                 )
                 with outer._lock:
                     outer.requests.append(recorded)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -55,6 +56,8 @@ class Fault:
       connection without sending it.
     - ``replace_answer``: forward the request, read the server's answer, send ``status``
       instead.
+
+    ``delay`` seconds pass, once the head is read, before the action.
     """
 
     when: Callable[[RequestHead], bool]
@@ -63,6 +66,7 @@ class Fault:
     status: int = 502
     times: int = 1
     fired: int = 0
+    delay: float = 0.0
 
 
 @dataclass
@@ -80,6 +84,8 @@ class Exchange:
     #: the status the client received (None: the connection was closed instead)
     client_status: int | None = None
     fault: Action | None = None
+    #: the client hung up before the end of the body (the server's connection is closed too)
+    client_left: bool = False
 
     @property
     def path(self) -> str:
@@ -88,6 +94,10 @@ class Exchange:
 
 class _Closed(Exception):
     """The peer closed its connection (between requests: the normal end)."""
+
+
+class _ClientLeft(Exception):
+    """The client hung up in the middle of a request body (a client may abandon one)."""
 
 
 class _Reader:
@@ -282,6 +292,8 @@ class TcpProxy:
                     self.log.append(exchange)
                 fault = self._choose(head)
                 exchange.fault = fault.action if fault else None
+                if fault is not None and fault.delay:
+                    time.sleep(fault.delay)
                 if fault is not None and fault.action == "reply":
                     self._skip(reader, head.content_length)
                     self._answer(client, fault.status)
@@ -311,6 +323,8 @@ class TcpProxy:
                 if not alive:
                     self._close(upstream)
                     upstream, up_reader = None, None
+        except _ClientLeft:
+            return
         except (OSError, _Closed, ValueError) as error:
             if not self._stopped.is_set():
                 self.errors.append(f"{type(error).__name__}: {error}")
@@ -332,7 +346,11 @@ class TcpProxy:
         """The body to the server, ``limit`` bytes of it at most."""
         left = length if limit is None else min(length, limit)
         while left > 0:
-            data = reader.piece(min(left, PIECE))
+            try:
+                data = reader.piece(min(left, PIECE))
+            except (_Closed, ConnectionError):
+                exchange.client_left = True
+                raise _ClientLeft from None
             upstream.sendall(data)
             exchange.forwarded += len(data)
             left -= len(data)
