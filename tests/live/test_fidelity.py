@@ -38,6 +38,7 @@ from .support import LiveServer, Trash, png
 Obs = dict[str, Any]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ORIGIN = "http://origin.test:9"
+RAW_TRACEBACK = "Traceback (most recent call last)"
 CVAT_XML = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version>'
     b'<image id="0" name="a.png" width="8" height="8">'
@@ -128,14 +129,20 @@ class Side:
         """Polls a request to its end: (the statuses seen, the last answer)."""
         seen: set[str] = set()
         deadline = time.monotonic() + timeout
+        traceback_until: float | None = None
         while time.monotonic() < deadline:
             answer = self.call("GET", f"/api/requests/{rq_id}")
             assert answer.status == 200, (rq_id, answer.status, answer.data)
             request = answer.json
             seen.add(request["status"])
             # CVAT 2.24 may answer "finished" a moment before it stores the finished and
-            # expiry dates (met once in CI): such an answer is read again
+            # expiry dates (met once in CI): such an answer is read again. Likewise "failed"
+            # with the raw traceback, before its worker stores the formatted message (met
+            # once in CI; the SDK's failure_message reads it again too), for 5 s at most.
             settled = request["status"] == "failed" or request.get("finished_date")
+            if request["status"] == "failed" and RAW_TRACEBACK in str(request.get("message")):
+                traceback_until = traceback_until or time.monotonic() + 5
+                settled = time.monotonic() >= traceback_until
             if request["status"] in ("finished", "failed") and settled:
                 self.last = request
                 return seen, request
