@@ -62,6 +62,11 @@ class Exchange:
             return "request"
         return "other"
 
+    @property
+    def starts_upload(self) -> bool:
+        """Carries Upload-Start (also when it is the finish too: one request for all)."""
+        return "upload-start" in self.headers
+
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "kind": self.kind}
 

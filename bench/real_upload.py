@@ -2,8 +2,11 @@
 
 Two cases, each uploaded by both SDKs to the same server in the same run, interleaved:
 
-* ``bulk``: 200 JPEGs of about 1 MB (ours: bulk ``Upload-Multiple`` requests);
-* ``tus``: 10 JPEGs of about 9 MB, over 8 MiB each (ours: TUS, one creation and PATCHes each).
+* ``bulk``: 200 JPEGs of about 1 MB (ours: Upload-Start, two bulk ``Upload-Multiple``
+  requests, Upload-Finish);
+* ``tus``: 10 JPEGs of about 9 MB, over 8 MiB each (the issue's name for the case; ours: one
+  request carrying the files and the finish's fields, as files up to ``BULK_FILE_MAX`` go in
+  bulk; ``--set BULK_FILE_MAX=8388608`` sends them through TUS).
 
 Ours is ``tasks_api.create`` + ``upload_task_data(..., wait=True)``; the official cvat-sdk
 2.24.0 is ``client.tasks.create_from_data(...)``, run from ``.oracle`` in its own process
@@ -11,7 +14,8 @@ Ours is ``tasks_api.create`` + ``upload_task_data(..., wait=True)``; the officia
 
 Every client process talks to the server through a recording proxy (``bench.proxy``) in
 this process, and the upload phase is timed there, the same way for both: from the first byte
-of the Upload-Start request to the last byte of the answer to Upload-Finish. Throughput is
+of the Upload-Start request (or of a read of the server's requests sent beside it) to the last
+byte of the answer to Upload-Finish (one request may carry both headers). Throughput is
 the files' bytes over that time. The task's processing after the finish is reported apart.
 Memory is the client process's peak RSS growth during the call (``VmHWM`` reset at start).
 
@@ -301,11 +305,15 @@ def _busy_time(exchanges: list[Exchange]) -> float:
 
 
 def analyse(run: Run, result: dict[str, Any], exchanges: list[Exchange], cpu: CpuSampler) -> None:
-    starts = [e for e in exchanges if e.kind == "upload-start"]
+    # one request carrying the files may be both the start and the finish
+    starts = [e for e in exchanges if e.starts_upload]
     finishes = [e for e in exchanges if e.kind == "upload-finish"]
     if not starts or not finishes:
         raise RuntimeError(f"{run.client} {run.case}: no Upload-Start/Upload-Finish recorded")
     begin, end = starts[0].started, finishes[-1].ended
+    # a read of the server's requests sent beside the start (ours) belongs to the upload
+    reads = [e.started for e in exchanges if e.kind == "request" and e.started < begin]
+    begin = min([begin, *reads])
     phase = [e for e in exchanges if begin <= e.started <= end]
     run.phase = end - begin
     run.before = begin - float(result["started"])
