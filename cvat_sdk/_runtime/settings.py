@@ -43,6 +43,15 @@ BULK_REQUEST_MAX = 100 * 1024 * 1024
 #: the official in two requests, 1.13x in one, before the files set off with Upload-Start;
 #: since then about the same time, one request costing the server less CPU).
 BULK_SPLIT_ABOVE = 32 * 1024 * 1024
+#: Task data whose files all go in bulk and total at most this many bytes travels in one
+#: request, the finish's fields beside the files (CVAT takes Upload-Start with Upload-Finish
+#: as a whole upload): the server spends a fixed time on each request, which this saves three
+#: times over (10 x 9 MB on CVAT 2.24, same run: 0.37 s against 0.46 s in four requests).
+#: 0 sends every upload as Upload-Start, bulk requests, Upload-Finish.
+ONE_REQUEST_MAX = 100 * 1024 * 1024
+#: Seconds to wait, after one request carrying all the files failed once sent whole, for the
+#: server's request to appear (a gateway's 504 can come while the server is still at work).
+ONE_REQUEST_SETTLE = 5.0
 #: The most files one bulk request carries.
 BULK_REQUEST_MAX_FILES = 1000
 #: Bulk requests and TUS files of one upload sent at the same time.

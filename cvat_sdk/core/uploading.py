@@ -9,10 +9,14 @@ followed on the configured host: a server behind a proxy names itself as the pro
 (``http://``, an internal host or port), and the chunks, with their credentials, must still go
 where the client was pointed.
 
-The files set off together with Upload-Start, but no request of theirs is whole before it is
-answered (a bulk body holds back its closing boundary, a TUS creation waits): a server takes
-a request only whole, so it still sees the start first, and a refused start cuts the bodies
-on their way, of which it keeps nothing.
+Task data that fits one bulk request goes in one request instead, carrying both Upload-Start
+and Upload-Finish, the data params as form fields beside the files (CVAT takes it as a whole
+upload, and spends a fixed time on each request).
+
+In a session, the files set off together with Upload-Start, but no request of theirs is whole
+before it is answered (a bulk body holds back its closing boundary, a TUS creation waits): a
+server takes a request only whole, so it still sees the start first, and a refused start cuts
+the bodies on their way, of which it keeps nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import urllib3
 from urllib3.fields import RequestField
 
 from cvat_sdk._runtime import settings
-from cvat_sdk._runtime.encode import json_body
+from cvat_sdk._runtime.encode import json_body, multipart_fields
 from cvat_sdk._runtime.exceptions import (
     ApiConnectionError,
     ApiException,
@@ -145,6 +149,11 @@ class _BulkBody(io.RawIOBase):
     @property
     def content_type(self) -> str:
         return f"multipart/form-data; boundary={self.boundary}"
+
+    @property
+    def whole(self) -> bool:
+        """Every byte was read out (which the server may or may not have received)."""
+        return self._index >= len(self._parts)
 
     def readable(self) -> bool:
         return True
@@ -588,6 +597,162 @@ def _finish(transport: _Transport, url: str, body: Any, started: _Started) -> HT
     raise AssertionError("unreachable")
 
 
+class _ResentProgress:
+    """Progress of a body that may be sent more than once: only bytes past the furthest
+    attempt count, so the total stays the files' size."""
+
+    def __init__(self, inner: ProgressReporter) -> None:
+        self._inner = inner
+        self._furthest = 0
+        self._now = 0
+
+    def again(self) -> None:
+        self._now = 0
+
+    def start(self, total: int | None) -> None:
+        self._inner.start(total)
+
+    def advance(self, n: int) -> None:
+        self._now += n
+        if self._now > self._furthest:
+            self._inner.advance(self._now - self._furthest)
+            self._furthest = self._now
+
+    def finish(self) -> None:
+        self._inner.finish()
+
+
+def _one_request_form(files: Sequence[_File], finish_body: Any) -> dict[str, str] | None:
+    """The finish's fields as form fields, when the files can travel with them in one
+    request: all small enough for bulk, within one bulk request's limits, and fields a form
+    can carry (``None`` otherwise: the upload then takes several requests)."""
+    total = sum(f.size for f in files)
+    if (
+        not files
+        or total > settings.ONE_REQUEST_MAX
+        or total > settings.BULK_REQUEST_MAX
+        or len(files) > settings.BULK_REQUEST_MAX_FILES
+        or any(f.size > settings.BULK_FILE_MAX for f in files)
+    ):
+        return None
+    try:
+        fields = multipart_fields(finish_body)
+    except ApiValueError:
+        return None  # e.g. a key a form cannot spell: the finish goes as JSON instead
+    if any(not isinstance(value, str) for _, value in fields):
+        return None
+    return dict(fields)
+
+
+def _not_taken(error: Exception) -> bool:
+    """Answers by which a server (or a gateway) says it did not take the request in."""
+    return isinstance(error, ApiException) and error.status in (429, 503)
+
+
+def _settled(started: _Started, error: Exception) -> str | None:
+    """The rq_id the failed request started, waiting up to ``ONE_REQUEST_SETTLE`` seconds
+    for it to appear; None if none did."""
+    deadline = time.monotonic() + settings.ONE_REQUEST_SETTLE
+    while True:
+        rq_id = _started_by(started, error)
+        if rq_id is not None or time.monotonic() >= deadline:
+            return rq_id
+        time.sleep(0.5)
+
+
+def _what_became_of(started: _Started, error: Exception) -> str | None:
+    """After an ambiguous failure of one request whose body was read out whole: the rq_id it
+    started, or None when sending it again is safe (see :func:`_upload_in_one_request`);
+    otherwise an UploadError that says what the server may hold."""
+    if _not_taken(error):
+        return _started_by(started, error)
+    rq_id = _settled(started, error)
+    if rq_id is None and not isinstance(error, ApiConnectionError):
+        raise UploadError(
+            f"the request carrying the files and Upload-Finish failed once sent whole "
+            f"({error}), and the server started no request in "
+            f"{settings.ONE_REQUEST_SETTLE:g} s. It may hold the files in the task's upload "
+            "area, where a second upload would be appended to them, so they were not sent "
+            f"again: upload to a new task (or see whether request {started.rq_id} appears "
+            "later)"
+        ) from error
+    return rq_id
+
+
+def _upload_in_one_request(
+    transport: _Transport,
+    url: str,
+    files: list[_File],
+    form: Mapping[str, str],
+    reporter: ProgressReporter,
+) -> HTTPResponse:
+    """The files and the finish's fields in one request with both Upload-Start and
+    Upload-Finish, which CVAT takes as a whole upload; returns its answer.
+
+    The server's requests are read while the body streams (its end waits for that), so that
+    after a failure it can be told whether this request started one; if it did, that is the
+    answer. Otherwise it is sent again (``FINISH_ATTEMPTS`` in all) when the server holds
+    none of the files:
+
+    - the body was not all read out (CVAT keeps nothing of a request cut short);
+    - the answer was a 429 or a 503 (not taken in);
+    - the connection was lost and no request appeared within ``ONE_REQUEST_SETTLE`` seconds.
+      The body may have been cut in the socket's buffers; one the server took whole would
+      have started its request by then, or, if still at work, it holds the task's row
+      locked and has registered the file names, which refuse a second copy (a 500).
+
+    After a 500, 502 or 504 the server (or a gateway before it) answered: CVAT may have
+    written the files into the task's upload area and failed afterwards, and it appends to a
+    file of the same name, so they are not sent again: an UploadError says so instead.
+    """
+    started = _Started(transport, url)
+    progress = _ResentProgress(reporter)
+    read_before = Gate()
+
+    def snapshot(_stop: threading.Event) -> HTTPResponse | None:
+        try:
+            started.snapshot()
+        finally:
+            read_before.open()
+        return None
+
+    for attempt in range(1, settings.FINISH_ATTEMPTS + 1):
+        first = attempt == 1
+        progress.again()
+        body = _BulkBody(files, progress, form, before_end=read_before.wait if first else None)
+
+        def send(_stop: threading.Event, body: _BulkBody = body) -> HTTPResponse | None:
+            with body:
+                return transport.send(
+                    "POST",
+                    url,
+                    headers={
+                        "Upload-Start": "true",
+                        "Upload-Finish": "true",
+                        "Content-Type": body.content_type,
+                        "Content-Length": str(body.length),
+                    },
+                    body=body,
+                )
+
+        try:
+            answer = run_all([snapshot, send] if first else [send], 2)[-1]
+        except (ApiException, ApiConnectionError) as error:
+            if not _ambiguous(error):
+                raise
+            rq_id = _what_became_of(started, error) if body.whole else None
+            if rq_id is not None:
+                return _accepted(rq_id)
+            if attempt == settings.FINISH_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+            continue
+        if answer is None:
+            raise AssertionError("the request's job returned no answer")
+        return answer
+    raise AssertionError("unreachable")
+
+
 def _with_query(path: str, query: Mapping[str, Any]) -> str:
     items = [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items()]
     return f"{path}?{urlencode(items)}" if items else path
@@ -633,8 +798,8 @@ def _upload(
     progress: ProgressReporter | None,
     name_in_query: bool = False,
 ) -> HTTPResponse:
-    """Upload-Start, the files, then Upload-Finish with ``finish_body``; returns the answer to
-    the finish.
+    """Upload-Start, the files, then Upload-Finish with ``finish_body`` (or all in one
+    request, see :func:`_upload_in_one_request`); returns the answer to the finish.
 
     With ``bulk_fields`` (form fields the server validates in every bulk request), small files
     travel in bulk requests; the others go through TUS.
@@ -644,6 +809,14 @@ def _upload(
     """
     reporter = LockedProgress(progress or NullProgress())
     transport = _Transport(api_client)
+    form = None if bulk_fields is None else _one_request_form(files, finish_body)
+    if form is not None:
+        reporter.start(sum(f.size for f in files))
+        try:
+            url = transport.host + _with_query(path, query)
+            return _upload_in_one_request(transport, url, files, form, reporter)
+        finally:
+            reporter.finish()
     wire = threading.Semaphore(max(settings.BULK_BODIES_AT_ONCE, 1))
     upload_started = Gate()
     collection = transport.host + path
@@ -727,8 +900,9 @@ def upload_task_data(
     ``wait=False``, the response to Upload-Finish, whose JSON body holds the ``rq_id``).
 
     ``data_params`` is a ``models.DataRequest`` or a dict of its fields (``image_quality``
-    defaults to 70). Small files travel in bulk requests and large ones through TUS, so they
-    do not reach the server in the given order: with ``sorting_method="predefined"`` the
+    defaults to 70). Files that fit one bulk request go in one request with the data params;
+    otherwise small files travel in bulk requests and large ones through TUS, so they do not
+    reach the server in the given order: with ``sorting_method="predefined"`` the
     order is sent along as ``upload_file_order`` (unless given).
 
     Files on the server's share, at URLs or in a cloud storage are named in ``data_params``

@@ -256,9 +256,12 @@ def test_files_stream_with_upload_start_yet_arrive_whole_after_its_answer(
     assert by_kind["upload-finish"][0].started_at > bulk.received_at
 
 
-def test_a_refused_upload_start_cuts_the_bodies_on_their_way(tmp_path: Path) -> None:
+def test_a_refused_upload_start_cuts_the_bodies_on_their_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The bulk body already streaming is cut before its end, so the server takes nothing of
     it (the next upload to the task has only its own files), and the error is the refusal."""
+    monkeypatch.setattr(settings, "ONE_REQUEST_MAX", 0)  # a start of its own
     with (
         FakeCvatServer() as server,
         ApiClient(Configuration(host=server.url, username="admin", password="password")) as client,

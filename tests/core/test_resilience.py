@@ -99,8 +99,9 @@ def test_a_5xx_to_the_finish_is_retried(
 
 
 def test_a_finish_that_keeps_failing_raises(
-    server: FakeCvatServer, client: ApiClient, tmp_path: Path
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(settings, "ONE_REQUEST_MAX", 0)  # a finish of its own, without files
     task_id = create_task(client)
     server.faults.fail_next(500, headers={"Upload-Finish": "true"}, times=None)
     with pytest.raises(ServiceException):

@@ -38,6 +38,7 @@ def test_bulk_files_past_the_split_size_go_in_two_requests_and_keep_their_order(
     total = sum(f.stat().st_size for f in files)
     assert total > 6 * MiB
     monkeypatch.setattr(settings, "BULK_SPLIT_ABOVE", 4 * MiB)
+    monkeypatch.setattr(settings, "ONE_REQUEST_MAX", 0)  # a session, not one request
     task_id = trash.task(client)
     progress = RecordingProgress()
 

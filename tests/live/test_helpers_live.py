@@ -121,6 +121,36 @@ def test_bulk_tus_and_mixed_with_data_params(
     assert frame_names(client, task_id) == [f.name for f in files]
 
 
+def test_small_files_go_in_one_request_with_every_data_param(
+    client: ApiClient, via_proxy: ApiClient, proxy: Any, trash: Trash, images: dict[str, Path]
+) -> None:
+    """All bulk, under one request's limits: the files travel with the finish's fields,
+    among them a list of lists (``job_file_mapping``) spelled as a form, and CVAT applies
+    each of them (``upload_file_order``, a list: ``test_one_request_cut_on_its_way_...``)."""
+    order = ["b", "10", "a", "2"]
+    files = [images[f"{name}.png"] for name in order]
+    task_id = trash.task(client)
+    progress = RecordingProgress()
+    params = {
+        "image_quality": 55,
+        "chunk_size": 3,
+        "job_file_mapping": [["b.png", "10.png", "a.png"], ["2.png"]],
+    }
+
+    request = upload_task_data(via_proxy, task_id, files, data_params=params, progress=progress)
+
+    assert request.status.value == "finished"
+    (sent,) = proxy.exchanges("POST", f"/api/tasks/{task_id}/data")
+    assert sent.headers.get("upload-start") == "true" == sent.headers.get("upload-finish")
+    assert sent.upstream_status == 202
+    progress.check(sum(f.stat().st_size for f in files))
+    task, _ = client.tasks_api.retrieve(task_id)
+    assert (task.size, task.image_quality, task.data_chunk_size) == (len(files), 55, 3)
+    assert frame_names(client, task_id) == [f.name for f in files]
+    jobs, _ = client.jobs_api.list(task_id=task_id, type="annotation", sort="id")
+    assert [(j.start_frame, j.stop_frame) for j in jobs.results] == [(0, 2), (3, 3)]
+
+
 def test_natural_sorting_only_bulk(
     client: ApiClient, trash: Trash, images: dict[str, Path]
 ) -> None:

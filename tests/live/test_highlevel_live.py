@@ -166,8 +166,8 @@ def test_request_counts_of_create_and_export(
     task_path = f"/api/tasks/{task.id}"
     assert created.count(("GET", task_path)) == 1  # read once, at the end
     assert created.count(("POST", "/api/tasks")) == 1
-    # Upload-Start, one bulk request, Upload-Finish
-    assert created.count(("POST", f"{task_path}/data/")) == 3
+    # the files and the finish's fields in one request (Upload-Start with Upload-Finish)
+    assert created.count(("POST", f"{task_path}/data/")) == 1
     assert not any("/labels" in p or "/jobs" in p for _, p in created)
     polls = [p for m, p in exported if p.startswith("/api/requests/")]
     assert exported[0] == ("POST", f"{task_path}/dataset/export")

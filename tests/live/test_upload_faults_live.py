@@ -20,7 +20,10 @@ from cvat_sdk._runtime import settings
 from cvat_sdk.api_client import ApiClient, exceptions
 from cvat_sdk.core.downloading import download_file
 from cvat_sdk.core.helpers import get_paginated_collection, wait_for_request
+from cvat_sdk.core.progress import NullProgress
 from cvat_sdk.core.uploading import (
+    _BulkBody,
+    _resources,
     _Transport,
     upload_annotations,
     upload_backup,
@@ -191,11 +194,25 @@ def test_a_refused_upload_start_leaves_nothing_of_the_files_on_their_way(
     frames_are(client, task_id, second)
 
 
+@pytest.fixture(params=["one request", "session"])
+def finish_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small files go with the finish in one request; as a session, the finish carries only
+    the fields (Upload-Start, a bulk request, Upload-Finish)."""
+    if request.param == "session":
+        monkeypatch.setattr(settings, "ONE_REQUEST_MAX", 0)
+    return str(request.param)
+
+
 def test_a_5xx_to_the_finish_from_a_proxy_is_retried(
-    client: ApiClient, via_proxy: ApiClient, proxy: TcpProxy, trash: Trash, tmp_path: Path
+    client: ApiClient,
+    via_proxy: ApiClient,
+    proxy: TcpProxy,
+    trash: Trash,
+    tmp_path: Path,
+    finish_kind: str,
 ) -> None:
-    """A 503 that the server never saw: the finish is sent again, and the task is created
-    once, with every frame."""
+    """A 503 that the server never saw: the finish (with the files, or without) is sent
+    again, and the task is created once, with every frame."""
     files = small_images(tmp_path)
     proxy.add(Fault(is_finish, "reply", status=503))
     task_id = trash.task(client)
@@ -219,6 +236,7 @@ def test_a_finish_the_server_acted_on_is_not_sent_again(
     trash: Trash,
     tmp_path: Path,
     fault: str,
+    finish_kind: str,
 ) -> None:
     """The server starts the task's creation, but the client sees a 502 (or a closed
     connection): the helper finds ``create:task-<id>`` among the server's requests and waits
@@ -248,6 +266,34 @@ def test_a_finish_the_server_acted_on_is_not_sent_again(
             body=json.dumps({"image_quality": 70}).encode(),
         )
     assert b"Adding more data is not supported" in (refused.value.body or b"")
+    sessions = [e for e in proxy.exchanges("POST") if e.headers.get("upload-multiple")]
+    assert len(sessions) == (1 if finish_kind == "session" else 0)
+
+
+def test_one_request_cut_on_its_way_is_sent_again(
+    client: ApiClient, via_proxy: ApiClient, proxy: TcpProxy, trash: Trash, tmp_path: Path
+) -> None:
+    """The files and the finish's fields in one request, cut 1 MB in: CVAT keeps nothing of
+    it, so it is sent again whole, and the task has each frame once, byte for byte, in the
+    order given (``upload_file_order`` went as a list in the form)."""
+    files = [png(tmp_path / f"{n}.png", 600, 600, seed=i, noise=True) for i, n in enumerate("cab")]
+    proxy.add(Fault(is_finish, "cut", after=MiB))
+    task_id = trash.task(client)
+
+    done = upload_task_data(via_proxy, task_id, files, data_params={"sorting_method": "predefined"})
+
+    assert done.status == "finished"
+    first, second = finishes(proxy)
+    assert first.headers.get("upload-start") == "true" == second.headers.get("upload-start")
+    assert first.forwarded == MiB < first.content_length and first.upstream_status is None
+    assert second.forwarded == second.content_length and second.upstream_status == 202
+    assert len(proxy.exchanges("POST", f"/api/tasks/{task_id}/data")) == 2  # nothing else
+    task, _ = client.tasks_api.retrieve(task_id)
+    assert task.size == len(files)
+    assert create_requests(client, task_id) == [f"create:task-{task_id}"]
+    frames_are(client, task_id, files)
+    meta, _ = client.tasks_api.retrieve_data_meta(task_id)
+    assert [str(f.name) for f in meta.frames or []] == ["c.png", "a.png", "b.png"]
 
 
 ANNOTATIONS = """<?xml version="1.0" encoding="utf-8"?>
@@ -356,3 +402,33 @@ def test_a_dataset_import_the_server_acted_on_is_not_sent_again(
     for task in tasks:
         trash.add("tasks", task.id)
     assert [t.size for t in tasks] == [len(files)]
+
+
+def test_a_second_copy_of_one_request_is_refused_before_it_writes(
+    client: ApiClient, trash: Trash, tmp_path: Path
+) -> None:
+    """What a resend after a lost connection relies on: a copy of a request the server took
+    whole is refused, and nothing of it is appended to the files (CVAT appends to a file of
+    the same name). Refused with a 400 ("Adding more data is not supported") once the task
+    has its data, with a 500 while it is being made (the file names are registered)."""
+    files = small_images(tmp_path)
+    task_id = trash.task(client)
+    first = upload_task_data(client, task_id, files, wait=False)
+    transport = _Transport(client)
+    with _BulkBody(_resources(files), NullProgress(), {"image_quality": "70"}) as body:
+        with pytest.raises(exceptions.ApiException) as refused:
+            transport.send(
+                "POST",
+                f"{transport.host}/api/tasks/{task_id}/data/",
+                headers={
+                    "Upload-Start": "true",
+                    "Upload-Finish": "true",
+                    "Content-Type": body.content_type,
+                    "Content-Length": str(body.length),
+                },
+                body=body,
+            )
+    assert refused.value.status in (400, 500)
+    done = wait_for_request(client, json.loads(first.data)["rq_id"])
+    assert done.status == "finished"
+    frames_are(client, task_id, files)  # each frame once, not doubled

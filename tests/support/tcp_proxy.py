@@ -25,7 +25,7 @@ from typing import Literal
 PIECE = 64 * 1024
 HEAD_MAX = 64 * 1024
 
-Action = Literal["cut", "reply", "lose_answer", "replace_answer"]
+Action = Literal["cut", "reply", "swallow", "lose_answer", "replace_answer"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Fault:
     - ``cut``: forward the head and ``after`` bytes of the body (``after=None``: nothing at
       all, not even the head), then close both connections.
     - ``reply``: read the body, forward nothing, answer ``status`` to the client.
+    - ``swallow``: read the body, forward nothing, close the client's connection.
     - ``lose_answer``: forward the request, read the server's answer, close the client's
       connection without sending it.
     - ``replace_answer``: forward the request, read the server's answer, send ``status``
@@ -299,6 +300,9 @@ class TcpProxy:
                     self._answer(client, fault.status)
                     exchange.client_status = fault.status
                     continue
+                if fault is not None and fault.action == "swallow":
+                    self._skip(reader, head.content_length)
+                    return
                 if fault is not None and fault.action == "cut" and fault.after is None:
                     return
                 if upstream is None:

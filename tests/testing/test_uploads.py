@@ -179,6 +179,23 @@ def test_single_request_multipart_upload(server: FakeCvatServer, api: Api) -> No
     assert api.call("POST", f"/api/tasks/{task['id']}/data", fields=fields).status == 400
 
 
+def test_a_copy_of_one_request_is_refused_before_it_writes(
+    server: FakeCvatServer, api: Api
+) -> None:
+    """Upload-Start with Upload-Finish is a whole upload. As on CVAT 2.24, a copy of it meets
+    the names the first registered while the task is made (500), then "Adding more data"
+    (400); neither appends to the files."""
+    task = api.create_task()
+    fields = {"image_quality": "70", "client_files[0]": ("a.png", b"first")}
+    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
+    path = f"/api/tasks/{task['id']}/data/"
+    rq_id = api.ok("POST", path, fields=fields, headers=whole)["rq_id"]
+    assert api.call("POST", path, fields=fields, headers=whole).status == 500
+    assert api.wait(rq_id)["status"] == "finished"
+    assert api.call("POST", path, fields=fields, headers=whole).status == 400
+    assert server.uploaded_files(task["id"])["a.png"].read_bytes() == b"first"
+
+
 def test_chunked_transfer_encoding(server: FakeCvatServer, api: Api) -> None:
     body, content_type = urllib3.encode_multipart_formdata(
         {"image_quality": "70", "client_files[0]": ("a.png", b"a" * 100_000)}
