@@ -660,6 +660,16 @@ def _settled(started: _Started, error: Exception) -> str | None:
         time.sleep(0.5)
 
 
+def _whole_upload_headers(body: _BulkBody) -> dict[str, str]:
+    """The headers of one request that is the whole upload (CVAT: start and finish at once)."""
+    return {
+        "Upload-Start": "true",
+        "Upload-Finish": "true",
+        "Content-Type": body.content_type,
+        "Content-Length": str(body.length),
+    }
+
+
 def _what_became_of(started: _Started, error: Exception) -> str | None:
     """After an ambiguous failure of one request whose body was read out whole: the rq_id it
     started, or None when sending it again is safe (see :func:`_upload_in_one_request`);
@@ -723,17 +733,7 @@ def _upload_in_one_request(
 
         def send(_stop: threading.Event, body: _BulkBody = body) -> HTTPResponse | None:
             with body:
-                return transport.send(
-                    "POST",
-                    url,
-                    headers={
-                        "Upload-Start": "true",
-                        "Upload-Finish": "true",
-                        "Content-Type": body.content_type,
-                        "Content-Length": str(body.length),
-                    },
-                    body=body,
-                )
+                return transport.send("POST", url, headers=_whole_upload_headers(body), body=body)
 
         try:
             answer = run_all([snapshot, send] if first else [send], 2)[-1]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from cvat_sdk._runtime import settings
 from cvat_sdk.api_client import ApiClient, Configuration
 from cvat_sdk.testing import FakeCvatServer
+from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +30,15 @@ def client(server: FakeCvatServer) -> Iterator[ApiClient]:
     configuration = Configuration(host=server.url, username="admin", password="password")
     with ApiClient(configuration) as api_client:
         yield api_client
+
+
+@pytest.fixture
+def proxied(server: FakeCvatServer) -> Iterator[tuple[TcpProxy, ApiClient]]:
+    """A client of the fake server through a loopback proxy that can cut requests or
+    replace answers."""
+    port = urlsplit(server.url).port or 80
+    with TcpProxy(("127.0.0.1", port)) as proxy:
+        configuration = Configuration(host=proxy.url, username="admin", password="password")
+        with ApiClient(configuration) as api_client:
+            yield proxy, api_client
+        assert proxy.errors == []

@@ -9,10 +9,8 @@ it may hold the files, and a second copy would be appended to them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,16 +26,6 @@ from tests.support.tcp_proxy import Exchange, Fault, RequestHead, TcpProxy
 from .support import RecordingProgress, create_task, same_bytes, write_random
 
 KiB = 1024
-
-
-@pytest.fixture
-def proxied(server: FakeCvatServer) -> Iterator[tuple[TcpProxy, ApiClient]]:
-    port = urlsplit(server.url).port or 80
-    with TcpProxy(("127.0.0.1", port)) as proxy:
-        configuration = Configuration(host=proxy.url, username="admin", password="password")
-        with ApiClient(configuration) as api_client:
-            yield proxy, api_client
-        assert proxy.errors == []
 
 
 def _both(headers: dict[str, str]) -> bool:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import pytest
 
 from cvat_sdk._runtime import settings
 from cvat_sdk._runtime.exceptions import ServiceException
-from cvat_sdk.api_client import ApiClient, Configuration
+from cvat_sdk.api_client import ApiClient
 from cvat_sdk.core.exceptions import UploadError
 from cvat_sdk.core.uploading import upload_annotations, upload_task_data
 from cvat_sdk.testing import FakeCvatServer, LoggedRequest
@@ -110,17 +108,6 @@ def test_a_finish_that_keeps_failing_raises(
 
 
 # --- a finish the server acted on, whose answer the client did not get ---------------------
-
-
-@pytest.fixture
-def proxied(server: FakeCvatServer) -> Iterator[tuple[TcpProxy, ApiClient]]:
-    """A client of the fake server through a loopback proxy that can replace answers."""
-    port = urlsplit(server.url).port or 80
-    with TcpProxy(("127.0.0.1", port)) as proxy:
-        configuration = Configuration(host=proxy.url, username="admin", password="password")
-        with ApiClient(configuration) as api_client:
-            yield proxy, api_client
-        assert proxy.errors == []
 
 
 def is_finish(head: RequestHead) -> bool:

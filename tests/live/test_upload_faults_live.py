@@ -25,6 +25,7 @@ from cvat_sdk.core.uploading import (
     _BulkBody,
     _resources,
     _Transport,
+    _whole_upload_headers,
     upload_annotations,
     upload_backup,
     upload_dataset,
@@ -420,12 +421,7 @@ def test_a_second_copy_of_one_request_is_refused_before_it_writes(
             transport.send(
                 "POST",
                 f"{transport.host}/api/tasks/{task_id}/data/",
-                headers={
-                    "Upload-Start": "true",
-                    "Upload-Finish": "true",
-                    "Content-Type": body.content_type,
-                    "Content-Length": str(body.length),
-                },
+                headers=_whole_upload_headers(body),
                 body=body,
             )
     assert refused.value.status in (400, 500)
