@@ -887,6 +887,22 @@ def _check_one_source(resources: Sequence[Any], params: Mapping[str, Any]) -> No
         )
 
 
+def _check_job_file_mapping(params: Mapping[str, Any]) -> None:
+    """CVAT 2.24 takes ``job_file_mapping`` with another sorting than the lexicographical
+    one, then fails the background request ("job_file_mapping cannot be used with
+    sorting_method") after every file went up."""
+    if params.get("job_file_mapping") is None:
+        return
+    sorting = params.get("sorting_method")
+    sorting = getattr(sorting, "value", sorting)
+    if sorting not in (None, "lexicographical"):
+        raise ApiValueError(
+            f"job_file_mapping lays out the jobs itself and cannot be combined with "
+            f"sorting_method={sorting!r}: leave sorting_method out",
+            ["data_params", "sorting_method"],
+        )
+
+
 def upload_task_data(
     api_client: BaseApiClient,
     task_id: int,
@@ -912,6 +928,7 @@ def upload_task_data(
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
     _check_one_source(resources, params)
+    _check_job_file_mapping(params)
     files = _resources(resources)
     if params.get("sorting_method") == "predefined":
         params.setdefault("upload_file_order", [f.name for f in files])

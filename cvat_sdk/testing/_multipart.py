@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _FIELD_LIMIT = 1 << 20
 _JSON_LIMIT = 64 << 20
 _INDEXED = re.compile(r"\[\d*\]$")  # client_files[0], upload_file_order[]
+_NESTED = re.compile(r"^([^\[\]]+)\[(\d+)\]\[(\d+)\]$")  # job_file_mapping[0][1]
 
 
 @dataclass
@@ -37,12 +38,21 @@ class StagedFile:
 
 @dataclass
 class Form:
-    """Fields (a list where the client sent `name[i]` or repeated a name) and staged files."""
+    """Fields (a list where the client sent `name[i]` or repeated a name, a list of lists for
+    `name[i][j]`, in index order as Django REST framework reads them) and staged files."""
 
     data: dict[str, Any] = field(default_factory=dict)
     files: list[StagedFile] = field(default_factory=list)
+    _rows: dict[str, dict[int, dict[int, Any]]] = field(default_factory=dict, repr=False)
 
     def add_field(self, name: str, value: Any) -> None:
+        nested = _NESTED.match(name)
+        if nested:
+            base, outer, inner = nested.group(1), int(nested.group(2)), int(nested.group(3))
+            rows = self._rows.setdefault(base, {})
+            rows.setdefault(outer, {})[inner] = value
+            self.data[base] = [[row[i] for i in sorted(row)] for _, row in sorted(rows.items())]
+            return
         base = _INDEXED.sub("", name)
         if base != name or base in self.data:
             current = self.data.get(base, [])

@@ -98,6 +98,11 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
             raise BackgroundFailure("ValueError: No media data found\n")
         names = _ordered(list(area.registered), sorting, order, seed=task.id)
         sizes = None
+        if mapping and sorting != "lexicographical":  # CVAT checks it in the background
+            raise BackgroundFailure(
+                "rest_framework.exceptions.ValidationError: [ErrorDetail(string="
+                "'job_file_mapping cannot be used with sorting_method', code='invalid')]\n"
+            )
         if mapping:
             names, sizes = _apply_mapping(names, mapping)
         attach_data(

@@ -53,3 +53,32 @@ def test_an_empty_other_source_does_not_count(
     image.write_bytes(b"\x89PNG\r\n\x1a\n")
     upload_task_data(client, task_id, [image], data_params=empty)
     assert list(server.uploaded_files(task_id)) == ["a.png"]
+
+
+@pytest.mark.parametrize("sorting", ["natural", "predefined", "random"])
+def test_job_file_mapping_with_another_sorting_sends_nothing(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, sorting: str
+) -> None:
+    """CVAT would take the files, then fail its background request over the pair."""
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    params = {"job_file_mapping": [["a.png"]], "sorting_method": sorting}
+    before = server.count_requests()
+    with pytest.raises(ApiValueError) as caught:
+        upload_task_data(client, task_id, [image], data_params=params)
+    assert caught.value.path_to_item == ("data_params", "sorting_method")
+    assert f"sorting_method={sorting!r}" in str(caught.value)
+    assert server.count_requests() == before
+
+
+def test_job_file_mapping_with_the_lexicographical_sorting_goes(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path
+) -> None:
+    task_id = create_task(client)
+    images = [tmp_path / "b.png", tmp_path / "a.png"]
+    for image in images:
+        image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    params = {"job_file_mapping": [["b.png"], ["a.png"]], "sorting_method": "lexicographical"}
+    upload_task_data(client, task_id, images, data_params=params)
+    assert list(server.uploaded_files(task_id)) == ["b.png", "a.png"]

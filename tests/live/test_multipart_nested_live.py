@@ -19,6 +19,7 @@ import urllib3
 from urllib3.fields import RequestField
 
 from cvat_sdk.api_client import ApiClient, exceptions, models
+from cvat_sdk.core.exceptions import BackgroundRequestFailed
 from cvat_sdk.core.helpers import wait_for_request
 from tests.support.loopback import LoopbackServer, Reply
 
@@ -75,6 +76,22 @@ def test_job_file_mapping_in_a_form_makes_exactly_those_jobs(
         ["c.png", "a.png"],
         ["d.png", "b.png"],
     ]
+
+
+def test_job_file_mapping_with_another_sorting_fails_in_the_background(
+    live: LiveServer, client: ApiClient, trash: Trash, images: list[Path]
+) -> None:
+    """Why upload_task_data refuses the pair before sending: CVAT takes the files, answers
+    202, then fails the creation (the fake server does the same)."""
+    task_id = trash.task(client)
+    files = [("client_files[0]", ("a.png", images[0].read_bytes(), "image/png"))]
+    fields = [("image_quality", "70"), ("sorting_method", "natural")]
+    mapping = [("job_file_mapping[0][0]", "a.png")]
+    answer = raw(live, "POST", f"/api/tasks/{task_id}/data/", [*files, *fields, *mapping])
+    assert answer.status == 202
+    with pytest.raises(BackgroundRequestFailed) as failed:
+        wait_for_request(client, answer.json()["rq_id"])
+    assert "job_file_mapping cannot be used with sorting_method" in str(failed.value)
 
 
 def test_job_file_mapping_as_a_json_part_is_refused_by_the_server(

@@ -246,6 +246,26 @@ def test_data_upload_validation(api: Api) -> None:
     assert api.wait(rq_id)["status"] == "finished"
 
 
+def test_job_file_mapping_in_a_form(server: FakeCvatServer, api: Api) -> None:
+    """`job_file_mapping[i][j]` fields make a list of lists, as DRF reads them back; with a
+    sorting other than the lexicographical one the creation fails in the background."""
+    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
+    files = {"client_files[0]": ("a.png", b"a"), "client_files[1]": ("b.png", b"b")}
+    mapping = {"job_file_mapping[1][0]": "a.png", "job_file_mapping[0][0]": "b.png"}
+    task = api.create_task()
+    path = f"/api/tasks/{task['id']}/data/"
+    fields = {"image_quality": "70", **mapping, **files}
+    rq_id = api.ok("POST", path, fields=fields, headers=whole)["rq_id"]
+    assert api.wait(rq_id)["status"] == "finished"
+    assert list(server.uploaded_files(task["id"])) == ["b.png", "a.png"]  # the mapping's order
+    other = api.create_task()
+    fields = {**fields, "sorting_method": "natural"}
+    path = f"/api/tasks/{other['id']}/data/"
+    failed = api.wait(api.ok("POST", path, fields=fields, headers=whole)["rq_id"])
+    assert failed["status"] == "failed"
+    assert "job_file_mapping cannot be used with sorting_method" in failed["message"]
+
+
 def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> None:
     """300 MB through TUS in 100 MB chunks, sent from a generator: the server must not buffer."""
     task = api.create_task()
