@@ -887,7 +887,7 @@ def _check_one_source(resources: Sequence[Any], params: Mapping[str, Any]) -> No
         )
 
 
-def _check_job_file_mapping(params: Mapping[str, Any]) -> None:
+def check_job_file_mapping(params: Mapping[str, Any]) -> None:
     """CVAT 2.24 takes ``job_file_mapping`` with another sorting than the lexicographical
     one, then fails the background request ("job_file_mapping cannot be used with
     sorting_method") after every file went up."""
@@ -928,7 +928,7 @@ def upload_task_data(
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
     _check_one_source(resources, params)
-    _check_job_file_mapping(params)
+    check_job_file_mapping(params)
     files = _resources(resources)
     if params.get("sorting_method") == "predefined":
         params.setdefault("upload_file_order", [f.name for f in files])

@@ -146,6 +146,12 @@ def test_bad_input_is_refused_before_anything_is_sent(
         hl.tasks.create_from_data(SPEC, resources=["a.png"], resource_type="local")  # type: ignore[arg-type]
     with pytest.raises(ApiTypeError, match="labels"):
         hl.tasks.create({"name": "x", "labels": "car"})
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    mapped = {"job_file_mapping": [["a.png"]], "sorting_method": "natural"}
+    with pytest.raises(ApiValueError) as caught:
+        hl.tasks.create_from_data(SPEC, resources=[image], data_params=mapped)
+    assert caught.value.path_to_item == ("data_params", "sorting_method")
     assert server.request_log == []
 
 

@@ -29,7 +29,7 @@ from cvat_sdk.core.proxies.model_proxy import (
     body_param,
     models_of,
 )
-from cvat_sdk.core.uploading import upload_task_data
+from cvat_sdk.core.uploading import check_job_file_mapping, upload_task_data
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models import ITaskRead as _Fields
@@ -199,4 +199,5 @@ class TasksRepo(
             models_of(self._client.api_client).DataRequest(**values)
         except (ApiValueError, ApiTypeError) as error:
             raise type(error)(f"data_params.{error}") from None
+        check_job_file_mapping(values)
         return resources
