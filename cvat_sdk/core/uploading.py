@@ -887,12 +887,31 @@ def _check_one_source(resources: Sequence[Any], params: Mapping[str, Any]) -> No
         )
 
 
-def check_job_file_mapping(params: Mapping[str, Any]) -> None:
-    """CVAT 2.24 takes ``job_file_mapping`` with another sorting than the lexicographical
-    one, then fails the background request ("job_file_mapping cannot be used with
-    sorting_method") after every file went up."""
-    if params.get("job_file_mapping") is None:
+#: The data params CVAT 2.24 cannot combine with ``job_file_mapping`` when set (not 0, empty
+#: or None), and what sets them.
+_NOT_WITH_JOB_FILE_MAPPING = {
+    "start_frame": "a start_frame",
+    "stop_frame": "a stop_frame",
+    "frame_filter": "a frame_filter",
+    "filename_pattern": "a filename_pattern",
+    "server_files_exclude": "server_files_exclude",
+}
+
+
+def check_job_file_mapping(params: Mapping[str, Any], segment_size: Any = None) -> None:
+    """Refuse what CVAT 2.24 takes with ``job_file_mapping`` (202, after every file went up)
+    and then fails the creation over in the background ("job_file_mapping cannot be used
+    with ..."): an empty mapping, another sorting than the lexicographical one, a start or
+    stop frame, a frame filter, a filename pattern, excluded share files, or the task's own
+    ``segment_size`` (known to ``create_from_data`` from the spec)."""
+    mapping = params.get("job_file_mapping")
+    if mapping is None:
         return
+    if not any(group for group in mapping):
+        raise ApiValueError(
+            "job_file_mapping names no file: give each job's files, or leave it out",
+            ["data_params", "job_file_mapping"],
+        )
     sorting = params.get("sorting_method")
     sorting = getattr(sorting, "value", sorting)
     if sorting not in (None, "lexicographical"):
@@ -900,6 +919,19 @@ def check_job_file_mapping(params: Mapping[str, Any]) -> None:
             f"job_file_mapping lays out the jobs itself and cannot be combined with "
             f"sorting_method={sorting!r}: leave sorting_method out",
             ["data_params", "sorting_method"],
+        )
+    for name, what in _NOT_WITH_JOB_FILE_MAPPING.items():
+        if params.get(name):
+            raise ApiValueError(
+                f"job_file_mapping lays out the jobs itself and cannot be combined with "
+                f"{what} ({name}={params[name]!r}): use one or the other",
+                ["data_params", name],
+            )
+    if segment_size:
+        raise ApiValueError(
+            f"job_file_mapping lays out the jobs itself and cannot be combined with the "
+            f"task's segment_size={segment_size!r}: leave segment_size out of the spec",
+            ["spec", "segment_size"],
         )
 
 

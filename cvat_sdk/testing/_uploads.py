@@ -135,8 +135,17 @@ def endpoint(call: Call, key: str, finish: Finish, *, import_rq_id: str | None =
 
 
 def check_data_fields(fields: Json) -> int:
-    """The image_quality every DataRequest needs; returns it."""
-    return integer_field(fields, "image_quality", 0, 100, required=True) or 0
+    """The image_quality every DataRequest needs; returns it. Also refuses a job_file_mapping
+    with an empty list in it, as DRF does."""
+    quality = integer_field(fields, "image_quality", 0, 100, required=True) or 0
+    mapping = fields.get("job_file_mapping")
+    empty = ["This list may not be empty."]
+    if mapping == []:
+        raise HttpError(400, {"job_file_mapping": empty})
+    for index, group in enumerate(mapping if isinstance(mapping, list) else []):
+        if group == []:
+            raise HttpError(400, {"job_file_mapping": {str(index): empty}})
+    return quality
 
 
 def integer_field(

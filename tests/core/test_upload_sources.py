@@ -72,6 +72,47 @@ def test_job_file_mapping_with_another_sorting_sends_nothing(
     assert server.count_requests() == before
 
 
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"start_frame": 1}, "start_frame"),
+        ({"stop_frame": 3}, "stop_frame"),
+        ({"frame_filter": "step=2"}, "frame_filter"),
+        ({"filename_pattern": "*.png"}, "filename_pattern"),
+        ({"server_files_exclude": ["b.png"]}, "server_files_exclude"),
+        ({"job_file_mapping": [[]]}, "job_file_mapping"),
+        ({"job_file_mapping": []}, "job_file_mapping"),
+    ],
+)
+def test_job_file_mapping_with_what_cvat_fails_it_over_sends_nothing(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any, named: str
+) -> None:
+    """CVAT 2.24 checks these in the background, once every file went up."""
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    before = server.count_requests()
+    with pytest.raises(ApiValueError) as caught:
+        upload_task_data(
+            client, task_id, [image], data_params={"job_file_mapping": [["a.png"]], **params}
+        )
+    assert caught.value.path_to_item == ("data_params", named)
+    assert server.count_requests() == before
+
+
+@pytest.mark.parametrize("unset", [{"start_frame": 0}, {"stop_frame": 0}, {"frame_filter": ""}])
+def test_job_file_mapping_with_those_params_left_at_their_defaults_goes(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, unset: dict[str, Any]
+) -> None:
+    task_id = create_task(client)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    upload_task_data(
+        client, task_id, [image], data_params={"job_file_mapping": [["a.png"]], **unset}
+    )
+    assert list(server.uploaded_files(task_id)) == ["a.png"]
+
+
 def test_job_file_mapping_with_the_lexicographical_sorting_goes(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cvat_sdk import Client, Config
+from cvat_sdk.api_client import models
 from cvat_sdk.core.exceptions import BackgroundRequestFailed
 from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
 from cvat_sdk.core.proxies.jobs import Job
@@ -152,6 +153,15 @@ def test_bad_input_is_refused_before_anything_is_sent(
     with pytest.raises(ApiValueError) as caught:
         hl.tasks.create_from_data(SPEC, resources=[image], data_params=mapped)
     assert caught.value.path_to_item == ("data_params", "sorting_method")
+    mapped = {"job_file_mapping": [["a.png"]]}
+    with pytest.raises(ApiValueError) as caught:
+        hl.tasks.create_from_data(
+            {**SPEC, "segment_size": 5}, resources=[image], data_params=mapped
+        )
+    assert caught.value.path_to_item == ("spec", "segment_size")
+    spec = models.TaskWriteRequest(**SPEC, segment_size=5)
+    with pytest.raises(ApiValueError, match="segment_size=5"):
+        hl.tasks.create_from_data(spec, resources=[image], data_params=mapped)
     assert server.request_log == []
 
 

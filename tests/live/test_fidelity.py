@@ -104,8 +104,9 @@ class Side:
     def client(self) -> ApiClient:
         return ApiClient(Configuration(host=self.url, username=self.user, password=self.password))
 
-    def task(self, placeholder: str = "<task>") -> int:
+    def task(self, placeholder: str = "<task>", **fields: Any) -> int:
         body = {"name": self.unique("task"), "labels": [{"name": "cat"}, {"name": "dog"}]}
+        body.update(fields)
         answer = self.call("POST", "/api/tasks", json=body)
         assert answer.status == 201, answer.data
         task_id = int(answer.json["id"])
@@ -361,20 +362,33 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
         "mapping_unknown_file": {"job_file_mapping": [["a.png"], ["c.png"]]},
         "mapping": {"job_file_mapping": [["b.png"], ["a.png"]]},
         "natural": {"sorting_method": "natural"},
+        "mapping_empty": {"job_file_mapping": []},
+        "mapping_empty_job": {"job_file_mapping": [["a.png", "b.png"], []]},
+        "mapping_natural": {"job_file_mapping": [["a.png", "b.png"]], "sorting_method": "natural"},
+        "mapping_start_frame": {"job_file_mapping": [["a.png", "b.png"]], "start_frame": 1},
+        "mapping_stop_frame": {"job_file_mapping": [["a.png", "b.png"]], "stop_frame": 1},
+        "mapping_frame_step": {"job_file_mapping": [["a.png", "b.png"]], "frame_filter": "step=2"},
+        "mapping_segment_size": {
+            "job_file_mapping": [["a.png", "b.png"]],
+            "task": {"segment_size": 1},
+        },
     }
     obs: Obs = {}
-    for name, extra in cases.items():
-        task = side.task()
+    for name, case in cases.items():
+        extra = dict(case)
+        task = side.task(**extra.pop("task", {}))
         path = f"/api/tasks/{task}/data/"
         side.bulk(path, {"a.png": images["a.png"], "b.png": images["b.png"]})
         answer = side.finish(path, json={"image_quality": 70, **extra})
         seen = ended(side, answer)
         message = side.last.get("message", "") if answer.status == 202 else ""
+        conflict = re.search(r"job_file_mapping cannot be used with (\w+)", message)
         obs[name] = (
             answer.status,
             answer.body if answer.status != 202 else None,
             seen.get("status"),
             "Can't find file 'c.png' in the input files" in message,
+            conflict and conflict.group(1),
             side.frames(task),
         )
     return obs

@@ -94,6 +94,39 @@ def test_job_file_mapping_with_another_sorting_fails_in_the_background(
     assert "job_file_mapping cannot be used with sorting_method" in str(failed.value)
 
 
+@pytest.mark.parametrize(
+    ("task_fields", "fields", "named"),
+    [
+        ({"segment_size": 5}, [], "segment_size"),
+        ({}, [("start_frame", "1")], "start_frame"),
+        ({}, [("stop_frame", "1")], "stop_frame"),
+        ({}, [("frame_filter", "step=2")], "frame_filter"),
+    ],
+)
+def test_job_file_mapping_fails_in_the_background_with(
+    live: LiveServer,
+    client: ApiClient,
+    trash: Trash,
+    images: list[Path],
+    task_fields: dict[str, int],
+    fields: list[tuple[str, str]],
+    named: str,
+) -> None:
+    """Why upload_task_data and create_from_data refuse these with a job_file_mapping."""
+    task_id = trash.task(client, **task_fields)
+    files = [
+        (f"client_files[{i}]", (path.name, path.read_bytes(), "image/png"))
+        for i, path in enumerate(images[:2])
+    ]
+    mapping = [("job_file_mapping[0][0]", "a.png"), ("job_file_mapping[0][1]", "b.png")]
+    parts = [*files, ("image_quality", "70"), *mapping, *fields]
+    answer = raw(live, "POST", f"/api/tasks/{task_id}/data/", parts)
+    assert answer.status == 202
+    with pytest.raises(BackgroundRequestFailed) as failed:
+        wait_for_request(client, answer.json()["rq_id"])
+    assert f"job_file_mapping cannot be used with {named}'" in str(failed.value)
+
+
 def test_job_file_mapping_as_a_json_part_is_refused_by_the_server(
     live: LiveServer, client: ApiClient, trash: Trash, images: list[Path]
 ) -> None:

@@ -266,6 +266,35 @@ def test_job_file_mapping_in_a_form(server: FakeCvatServer, api: Api) -> None:
     assert "job_file_mapping cannot be used with sorting_method" in failed["message"]
 
 
+@pytest.mark.parametrize(
+    ("task_fields", "fields", "named"),
+    [
+        ({"segment_size": 5}, {}, "segment_size"),
+        ({}, {"start_frame": "1"}, "start_frame"),
+        ({}, {"stop_frame": "1"}, "stop_frame"),
+        ({}, {"frame_filter": "step=2"}, "frame_filter"),
+    ],
+)
+def test_job_file_mapping_fails_with_what_cvat_fails_it_over(
+    api: Api, task_fields: dict[str, int], fields: dict[str, str], named: str
+) -> None:
+    """As on CVAT 2.24 (tests/live/test_multipart_nested_live.py): taken, then failed."""
+    task = api.create_task(**task_fields)
+    form = {
+        "image_quality": "70",
+        "job_file_mapping[0][0]": "a.png",
+        "job_file_mapping[0][1]": "b.png",
+        "client_files[0]": ("a.png", b"a"),
+        "client_files[1]": ("b.png", b"b"),
+        **fields,
+    }
+    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
+    answer = api.ok("POST", f"/api/tasks/{task['id']}/data/", fields=form, headers=whole)
+    failed = api.wait(answer["rq_id"])
+    assert failed["status"] == "failed"
+    assert f"job_file_mapping cannot be used with {named}'" in failed["message"]
+
+
 def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> None:
     """300 MB through TUS in 100 MB chunks, sent from a generator: the server must not buffer."""
     task = api.create_task()

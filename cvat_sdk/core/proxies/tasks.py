@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,7 +149,7 @@ class TasksRepo(
         If attaching data or importing fails (or is interrupted), the task is removed (keep
         it with ``keep_on_failure=True``) and ``TaskCreationError`` says what failed.
         """
-        files = self._check_data(resources, resource_type, data_params)
+        files = self._check_data(spec, resources, resource_type, data_params)
         task = self.create(spec)
         step = "attaching data"
         try:
@@ -180,7 +180,11 @@ class TasksRepo(
         return task.fetch()
 
     def _check_data(
-        self, resources: Sequence[PathLike] | None, resource_type: Any, data_params: Any
+        self,
+        spec: Any,
+        resources: Sequence[PathLike] | None,
+        resource_type: Any,
+        data_params: Any,
     ) -> Sequence[PathLike]:
         """Refuse what would fail after the task exists: nothing is created for bad input."""
         if not isinstance(resource_type, ResourceType):
@@ -199,5 +203,7 @@ class TasksRepo(
             models_of(self._client.api_client).DataRequest(**values)
         except (ApiValueError, ApiTypeError) as error:
             raise type(error)(f"data_params.{error}") from None
-        check_job_file_mapping(values)
+        fields = spec.to_dict() if isinstance(spec, Model) else spec
+        segment_size = fields.get("segment_size") if isinstance(fields, Mapping) else None
+        check_job_file_mapping(values, segment_size=segment_size)
         return resources
