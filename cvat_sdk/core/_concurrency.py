@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
 
 from cvat_sdk.core.progress import ProgressReporter
 
@@ -73,6 +75,79 @@ def run_all(jobs: Sequence[Callable[[threading.Event], T]], workers: int) -> lis
     for error in sorted(found, key=lambda e: isinstance(e, Stopped)):
         raise error
     return results  # type: ignore[return-value]
+
+
+_Work = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class DaemonExecutor(Executor):
+    """A ``ThreadPoolExecutor`` whose threads are daemons: the interpreter never waits for
+    them at exit, which also rules out the hang :func:`run_all` explains (a Ctrl-C landing
+    while the first thread starts). Threads start as work comes, up to ``max_workers``."""
+
+    def __init__(self, max_workers: int, name: str = "cvat-sdk") -> None:
+        self._max_workers = max(1, max_workers)
+        self._name = name
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._shut = False
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._shut:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._queue.put((future, fn, args, kwargs))
+            self._busy += 1
+            if self._busy > len(self._threads) and len(self._threads) < self._max_workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                self._queue.put(None)  # the next thread ends too
+                return
+            future, fn, args, kwargs = item
+            del item
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn(*args, **kwargs)
+                    except BaseException as error:  # handed to whoever waits on the future
+                        future.set_exception(error)
+                    else:
+                        future.set_result(result)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            del future, fn, args, kwargs
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shut = True
+            if cancel_futures:
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not None:
+                        item[0].cancel()
+                        self._busy -= 1
+            self._queue.put(None)
+            threads = list(self._threads)
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
 
 
 class Gate:

@@ -13,8 +13,10 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
+
+from cvat_sdk.core._concurrency import DaemonExecutor
 
 __all__ = ["READ_AHEAD_FRAMES", "READ_AHEAD_THREADS", "ReadAhead"]
 
@@ -39,7 +41,7 @@ class ReadAhead:
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonExecutor | None = None
         self._pid = os.getpid()
         self._queued: dict[int, Future[Any]] = {}
         self._last = -2
@@ -74,9 +76,7 @@ class ReadAhead:
 
     def _queue_after(self, index: int) -> None:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                max_workers=READ_AHEAD_THREADS, thread_name_prefix="cvat-read-ahead"
-            )
+            self._pool = DaemonExecutor(READ_AHEAD_THREADS, "cvat-read-ahead")
         for ahead in range(index + 1, min(index + 1 + READ_AHEAD_FRAMES, len(self._loaders))):
             if ahead not in self._queued:
                 self._queued[ahead] = self._pool.submit(self._loaders[ahead])

@@ -15,12 +15,13 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cvat_sdk._runtime import settings
+from cvat_sdk.core._concurrency import DaemonExecutor
 from cvat_sdk.core.exceptions import CvatSdkException
 from cvat_sdk.core.helpers import iter_paginated_collection
 from cvat_sdk.datasets._cache import TaskCache, write_atomic
@@ -196,7 +197,7 @@ class TaskDataset:
         loader = _Loader(client, cache, task_id, update_policy)
         downloads: _Downloads | None = None
         try:
-            with ThreadPoolExecutor(max_workers=2) as side:
+            with DaemonExecutor(2, "cvat-dataset") as side:
                 wanted = ["meta"]
                 wanted += ["labels"] if _labels is None else []
                 wanted += ["annotations"] if load_annotations else []
@@ -357,7 +358,7 @@ class _Loader:
             self.cache.write("task", raw, self.version)
         return task
 
-    def preload(self, pool: ThreadPoolExecutor, names: Sequence[str]) -> None:
+    def preload(self, pool: Executor, names: Sequence[str]) -> None:
         """Read and parse the cached ``names`` in ``pool`` while the task request is out
         (whether they are current is known only once the task has come)."""
         for name in names:
@@ -512,7 +513,7 @@ class _Downloads:
 
     def __init__(self, loader: _Loader, workers: int) -> None:
         self._loader = loader
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._pool = DaemonExecutor(workers, "cvat-dataset-media")
         self.futures: dict[int, Future[None]] = {}
 
     def add(self, kind: str, paths: dict[int, Path]) -> None:
