@@ -131,6 +131,18 @@ def failure_message(requests_api: Any, rq_id: str, request: Any) -> str:
     return condensed_failure(message)
 
 
+def _with_end(requests_api: Any, rq_id: str, request: Any, response: Any) -> tuple[Any, Any]:
+    """A finished request as it is once its end is stored. CVAT 2.24 reads the status afresh
+    but the rest from an earlier read, so an answer may say "finished" with no
+    ``finished_date`` or ``expiry_date`` yet (met on the real server): read it again."""
+    for _ in range(3):
+        if request.get("finished_date") is not None:
+            break
+        time.sleep(0.1)
+        request, response = requests_api.retrieve(rq_id)
+    return request, response
+
+
 def wait_for_request(
     api_client: BaseApiClient,
     rq_id: str,
@@ -173,7 +185,7 @@ def poll_request(
         if on_status is not None:
             on_status(status)
         if status == "finished":
-            return request, response
+            return _with_end(requests_api, rq_id, request, response)
         if status == "failed":
             message = failure_message(requests_api, rq_id, request)
             raise BackgroundRequestFailed(rq_id, message, request)

@@ -15,6 +15,7 @@ from cvat_sdk.core.exceptions import BackgroundRequestFailed, BackgroundRequestT
 from cvat_sdk.core.helpers import next_poll_delay, wait_for_request
 from cvat_sdk.core.uploading import upload_task_data
 from cvat_sdk.testing import FakeCvatServer
+from tests.support.loopback import LoopbackServer, Recorded, Reply
 
 from .support import create_task
 
@@ -56,6 +57,36 @@ def test_failed_carries_the_servers_message(
     failure = raised.value
     assert (failure.rq_id, failure.message) == (rq_id, "No space left on device")
     assert "No space left on device" in str(failure) and str(failure.request.status) == "failed"
+
+
+def _request_json(rq_id: str, finished_date: str | None) -> dict[str, object]:
+    return {
+        "status": "finished",
+        "message": "",
+        "id": rq_id,
+        "operation": {"type": "export:task", "target": "task", "task_id": 1},
+        "created_date": "2026-12-03T10:00:00Z",
+        "finished_date": finished_date,
+        "expiry_date": None if finished_date is None else "2026-12-04T10:00:01Z",
+        "owner": {"id": 1, "username": "admin"},
+        "result_url": "http://127.0.0.1:1/api/tasks/1/dataset?action=download",
+    }
+
+
+def test_a_finished_answer_without_its_end_is_read_again() -> None:
+    """CVAT 2.24 may say "finished" before it stores the end: the Request returned has it."""
+    answers = iter([None, None, "2026-12-03T10:00:01Z"])
+
+    def reply(recorded: Recorded) -> Reply:
+        return Reply.json(_request_json("export:task-1-dataset", next(answers)))
+
+    with (
+        LoopbackServer(reply) as loopback,
+        ApiClient(Configuration(host=loopback.url, username="u", password="p")) as client,
+    ):
+        request = wait_for_request(client, "export:task-1-dataset")
+    assert request.finished_date is not None and request.expiry_date is not None
+    assert len(loopback.requests) == 3
 
 
 def test_timeout(tmp_path: Path) -> None:
