@@ -17,6 +17,18 @@ from cvat_sdk.core._concurrency import DaemonExecutor, Stopped, run_all
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_script(script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a Python process of its own, which must end within 20 s."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+
 def test_results_in_order_and_the_real_failure_first() -> None:
     started: list[int] = []
     gate = threading.Barrier(3)
@@ -62,14 +74,7 @@ def test_ctrl_c_while_jobs_run_ends_the_process() -> None:
             print("interrupted")
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    done = run_script(script)
     assert done.stdout.strip() == "interrupted", done.stderr
     assert done.returncode == 0
 
@@ -128,13 +133,6 @@ def test_the_process_ends_while_an_executor_job_still_runs() -> None:
         print("leaving")
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    done = run_script(script)
     assert done.stdout.strip() == "leaving", done.stderr
     assert done.returncode == 0

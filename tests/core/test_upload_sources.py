@@ -19,6 +19,25 @@ from cvat_sdk.testing import FakeCvatServer
 from .support import create_task
 
 
+def an_image(tmp_path: Path, name: str = "a.png") -> Path:
+    image = tmp_path / name
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    return image
+
+
+def refused(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any
+) -> ApiValueError:
+    """The error upload_task_data raises for ``params`` with one local image, having sent
+    nothing."""
+    task_id = create_task(client)
+    before = server.count_requests()
+    with pytest.raises(ApiValueError) as caught:
+        upload_task_data(client, task_id, [an_image(tmp_path)], data_params=params)
+    assert server.count_requests() == before
+    return caught.value
+
+
 @pytest.mark.parametrize(
     ("params", "named"),
     [
@@ -31,16 +50,10 @@ from .support import create_task
 def test_local_files_with_another_source_send_nothing(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any, named: str
 ) -> None:
-    task_id = create_task(client)
-    image = tmp_path / "a.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
-    before = server.count_requests()
-    with pytest.raises(ApiValueError) as caught:
-        upload_task_data(client, task_id, [image], data_params=params)
-    assert caught.value.path_to_item == ("resources",)
-    assert str(caught.value).startswith(f"resources: local files cannot be combined with {named}")
-    assert "resources=[]" in str(caught.value)
-    assert server.count_requests() == before
+    error = refused(server, client, tmp_path, params)
+    assert error.path_to_item == ("resources",)
+    assert str(error).startswith(f"resources: local files cannot be combined with {named}")
+    assert "resources=[]" in str(error)
 
 
 @pytest.mark.parametrize("empty", [{"server_files": []}, {"server_files": [], "remote_files": []}])
@@ -49,9 +62,7 @@ def test_an_empty_other_source_does_not_count(
 ) -> None:
     """Only a source that names files conflicts: empty lists are what DataRequest defaults to."""
     task_id = create_task(client)
-    image = tmp_path / "a.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
-    upload_task_data(client, task_id, [image], data_params=empty)
+    upload_task_data(client, task_id, [an_image(tmp_path)], data_params=empty)
     assert list(server.uploaded_files(task_id)) == ["a.png"]
 
 
@@ -60,16 +71,10 @@ def test_job_file_mapping_with_another_sorting_sends_nothing(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path, sorting: str
 ) -> None:
     """CVAT would take the files, then fail its background request over the pair."""
-    task_id = create_task(client)
-    image = tmp_path / "a.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
     params = {"job_file_mapping": [["a.png"]], "sorting_method": sorting}
-    before = server.count_requests()
-    with pytest.raises(ApiValueError) as caught:
-        upload_task_data(client, task_id, [image], data_params=params)
-    assert caught.value.path_to_item == ("data_params", "sorting_method")
-    assert f"sorting_method={sorting!r}" in str(caught.value)
-    assert server.count_requests() == before
+    error = refused(server, client, tmp_path, params)
+    assert error.path_to_item == ("data_params", "sorting_method")
+    assert f"sorting_method={sorting!r}" in str(error)
 
 
 @pytest.mark.parametrize(
@@ -88,16 +93,8 @@ def test_job_file_mapping_with_what_cvat_fails_it_over_sends_nothing(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any, named: str
 ) -> None:
     """CVAT 2.24 checks these in the background, once every file went up."""
-    task_id = create_task(client)
-    image = tmp_path / "a.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
-    before = server.count_requests()
-    with pytest.raises(ApiValueError) as caught:
-        upload_task_data(
-            client, task_id, [image], data_params={"job_file_mapping": [["a.png"]], **params}
-        )
-    assert caught.value.path_to_item == ("data_params", named)
-    assert server.count_requests() == before
+    error = refused(server, client, tmp_path, {"job_file_mapping": [["a.png"]], **params})
+    assert error.path_to_item == ("data_params", named)
 
 
 @pytest.mark.parametrize("unset", [{"start_frame": 0}, {"stop_frame": 0}, {"frame_filter": ""}])
@@ -105,11 +102,8 @@ def test_job_file_mapping_with_those_params_left_at_their_defaults_goes(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path, unset: dict[str, Any]
 ) -> None:
     task_id = create_task(client)
-    image = tmp_path / "a.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\n")
-    upload_task_data(
-        client, task_id, [image], data_params={"job_file_mapping": [["a.png"]], **unset}
-    )
+    params = {"job_file_mapping": [["a.png"]], **unset}
+    upload_task_data(client, task_id, [an_image(tmp_path)], data_params=params)
     assert list(server.uploaded_files(task_id)) == ["a.png"]
 
 
@@ -117,9 +111,7 @@ def test_job_file_mapping_with_the_lexicographical_sorting_goes(
     server: FakeCvatServer, client: ApiClient, tmp_path: Path
 ) -> None:
     task_id = create_task(client)
-    images = [tmp_path / "b.png", tmp_path / "a.png"]
-    for image in images:
-        image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    images = [an_image(tmp_path, "b.png"), an_image(tmp_path, "a.png")]
     params = {"job_file_mapping": [["b.png"], ["a.png"]], "sorting_method": "lexicographical"}
     upload_task_data(client, task_id, images, data_params=params)
     assert list(server.uploaded_files(task_id)) == ["b.png", "a.png"]
