@@ -887,6 +887,35 @@ def _check_one_source(resources: Sequence[Any], params: Mapping[str, Any]) -> No
         )
 
 
+def _plain(value: Any) -> Any:
+    """An enum member's value (models hold enums), anything else as is."""
+    return getattr(value, "value", value)
+
+
+def check_validation_params(params: Mapping[str, Any]) -> None:
+    """Refuse a ground-truth pool (``validation_params`` mode ``"gt_pool"``) that CVAT 2.24
+    takes (202, after every file went up) and then fails the creation over: with a
+    ``job_file_mapping``, or with a sorting other than ``"random"``."""
+    validation = params.get("validation_params")
+    if isinstance(validation, Model):
+        validation = validation.to_dict()
+    if not isinstance(validation, Mapping) or _plain(validation.get("mode")) != "gt_pool":
+        return
+    if params.get("job_file_mapping") is not None:
+        raise ApiValueError(
+            "a ground-truth pool (validation_params mode 'gt_pool') cannot be combined with "
+            "job_file_mapping: use one or the other",
+            ["data_params", "job_file_mapping"],
+        )
+    sorting = _plain(params.get("sorting_method"))
+    if sorting != "random":
+        raise ApiValueError(
+            "a ground-truth pool (validation_params mode 'gt_pool') needs "
+            f"sorting_method='random', not {sorting or 'lexicographical'!r}",
+            ["data_params", "sorting_method"],
+        )
+
+
 #: The data params CVAT 2.24 cannot combine with ``job_file_mapping`` when set (not 0, empty
 #: or None), and what sets them.
 _NOT_WITH_JOB_FILE_MAPPING = {
@@ -912,8 +941,7 @@ def check_job_file_mapping(params: Mapping[str, Any], segment_size: Any = None) 
             "job_file_mapping names no file: give each job's files, or leave it out",
             ["data_params", "job_file_mapping"],
         )
-    sorting = params.get("sorting_method")
-    sorting = getattr(sorting, "value", sorting)
+    sorting = _plain(params.get("sorting_method"))
     if sorting not in (None, "lexicographical"):
         raise ApiValueError(
             f"job_file_mapping lays out the jobs itself and cannot be combined with "
@@ -960,6 +988,7 @@ def upload_task_data(
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
     _check_one_source(resources, params)
+    check_validation_params(params)
     check_job_file_mapping(params)
     files = _resources(resources)
     if params.get("sorting_method") == "predefined":

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
     from pathlib import Path
 
-    from ._http import Call
+    from ._http import Call, Json
     from ._multipart import Form
     from ._store import Organization, Store, User
     from ._uploads import UploadArea
@@ -99,6 +99,7 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
         names = _ordered(list(area.registered), sorting, order, seed=task.id)
         sizes = None
         conflict = _mapping_conflict(task, fields, sorting) if mapping is not None else None
+        conflict = conflict or _pool_conflict(fields, sorting)
         if conflict is not None:  # CVAT checks these in the background
             raise BackgroundFailure(
                 "rest_framework.exceptions.ValidationError: [ErrorDetail(string="
@@ -119,6 +120,14 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
 
     rq_id = request_id("create", "task", task.id)
     return start(call, rq_id, {"type": "create:task", "target": "task", "task_id": task.id}, work)
+
+
+def _pool_conflict(fields: Json, sorting: str) -> str | None:
+    """What CVAT 2.24 fails a creation with a ground-truth pool over."""
+    validation = _uploads.validation_params(fields) or {}
+    if validation.get("mode") == "gt_pool" and sorting != "random":
+        return 'validation mode "gt_pool" can only be used with "random" sorting'
+    return None
 
 
 def _mapping_conflict(task: Task, fields: Mapping[str, Any], sorting: str) -> str | None:

@@ -19,7 +19,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ._http import CHUNK_SIZE, HttpError, Reply, server_error
@@ -145,7 +145,71 @@ def check_data_fields(fields: Json) -> int:
     for index, group in enumerate(mapping if isinstance(mapping, list) else []):
         if group == []:
             raise HttpError(400, {"job_file_mapping": {str(index): empty}})
+    _check_validation_params(fields)
     return quality
+
+
+def validation_params(fields: Json) -> dict[str, Any] | None:
+    """``validation_params`` as JSON gives it, or from a form's ``validation_params.key``
+    fields (as DRF reads them back)."""
+    value = fields.get("validation_params")
+    if isinstance(value, dict):
+        return value
+    prefix = "validation_params."
+    dotted = {k[len(prefix) :]: v for k, v in fields.items() if k.startswith(prefix)}
+    return dotted or None
+
+
+_VALIDATION_CHOICES = {
+    "mode": ("gt", "gt_pool"),
+    "frame_selection_method": ("random_uniform", "random_per_job", "manual"),
+}
+
+
+def _check_validation_params(fields: Json) -> None:
+    """CVAT 2.24's checks of validation_params, in its order (each 400 nests under the field)."""
+    params = validation_params(fields)
+    if params is None:
+        return
+    errors = {}
+    for name, choices in _VALIDATION_CHOICES.items():
+        value = params.get(name)
+        if value in (None, ""):
+            errors[name] = ["This field is required."]
+        elif value not in choices:
+            errors[name] = [f'"{value}" is not a valid choice.']
+    if errors:
+        raise HttpError(400, {"validation_params": errors})
+    mode, method = params["mode"], params["frame_selection_method"]
+    allowed = ["manual", "random_uniform"] + (["random_per_job"] if mode == "gt" else [])
+    if method not in allowed:
+        _refuse(f'The "frame_selection_method" field must be one of {", ".join(allowed)}')
+    if mode == "gt_pool":
+        _one_of(params, "frames_per_job_count", "frames_per_job_share")
+    if method == "random_uniform":
+        _one_of(params, "frame_count", "frame_share")
+    elif method == "random_per_job":
+        _one_of(params, "frames_per_job_count", "frames_per_job_share")
+    elif "frames" not in params:
+        _refuse('The "frames" field is required')
+    frames = params.get("frames")
+    if frames is not None and method != "manual":
+        _refuse('"frames" can only be used when "frame_selection_method" is "manual"')
+    if isinstance(frames, list) and len(set(frames)) != len(frames):
+        _refuse("Frames must not repeat")
+
+
+def _one_of(params: dict[str, Any], *names: str) -> None:
+    given = sum(name in params for name in names)
+    options = ", ".join(f'"{name}"' for name in names)
+    if given == 0:
+        _refuse(f"One of the fields {options} required")
+    if given > 1:
+        _refuse(f"Only 1 of the fields {options} can be used")
+
+
+def _refuse(message: str) -> None:
+    raise HttpError(400, {"validation_params": {"non_field_errors": [message]}})
 
 
 def integer_field(

@@ -115,3 +115,44 @@ def test_job_file_mapping_with_the_lexicographical_sorting_goes(
     params = {"job_file_mapping": [["b.png"], ["a.png"]], "sorting_method": "lexicographical"}
     upload_task_data(client, task_id, images, data_params=params)
     assert list(server.uploaded_files(task_id)) == ["b.png", "a.png"]
+
+
+POOL = {
+    "mode": "gt_pool",
+    "frame_selection_method": "random_uniform",
+    "frame_count": 1,
+    "frames_per_job_count": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"validation_params": POOL}, "sorting_method"),
+        ({"validation_params": POOL, "sorting_method": "natural"}, "sorting_method"),
+        ({"validation_params": POOL, "job_file_mapping": [["a.png"]]}, "job_file_mapping"),
+        (
+            models.DataRequest(
+                image_quality=70, validation_params=models.DataRequestValidationParams(**POOL)
+            ),
+            "sorting_method",
+        ),
+    ],
+)
+def test_a_ground_truth_pool_without_random_sorting_sends_nothing(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: Any, named: str
+) -> None:
+    """CVAT 2.24 fails the creation in the background: 'validation mode "gt_pool" can only be
+    used with "random" sorting' (tests/live/test_fidelity.py)."""
+    error = refused(server, client, tmp_path, params)
+    assert error.path_to_item == ("data_params", named)
+    assert "gt_pool" in str(error)
+
+
+def test_a_ground_truth_pool_with_random_sorting_goes(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path
+) -> None:
+    task_id = create_task(client)
+    params = {"validation_params": POOL, "sorting_method": "random"}
+    upload_task_data(client, task_id, [an_image(tmp_path)], data_params=params)
+    assert list(server.uploaded_files(task_id)) == ["a.png"]

@@ -344,6 +344,9 @@ def data_names_are_registered_once(side: Side, images: dict[str, bytes]) -> Obs:
     return obs
 
 
+POOL = {"mode": "gt_pool", "frame_selection_method": "random_uniform", "frame_count": 1}
+
+
 def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
     """DataRequest fields that CVAT checks at the finish, and those that fail the creation."""
     cases = {
@@ -368,6 +371,21 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
         "mapping_start_frame": {"job_file_mapping": [["a.png", "b.png"]], "start_frame": 1},
         "mapping_stop_frame": {"job_file_mapping": [["a.png", "b.png"]], "stop_frame": 1},
         "mapping_frame_step": {"job_file_mapping": [["a.png", "b.png"]], "frame_filter": "step=2"},
+        "pool_without_per_job_count": {"validation_params": POOL},
+        "pool_lexicographical": {"validation_params": {**POOL, "frames_per_job_count": 1}},
+        "pool_per_job_method": {
+            "validation_params": {**POOL, "frame_selection_method": "random_per_job"},
+            "sorting_method": "random",
+        },
+        "gt_without_method": {"validation_params": {"mode": "gt", "frame_count": 1}},
+        "gt_frames_not_manual": {"validation_params": {**POOL, "mode": "gt", "frames": ["a.png"]}},
+        "gt_manual_repeated": {
+            "validation_params": {
+                "mode": "gt",
+                "frame_selection_method": "manual",
+                "frames": ["a.png", "a.png"],
+            }
+        },
         "mapping_segment_size": {
             "job_file_mapping": [["a.png", "b.png"]],
             "task": {"segment_size": 1},
@@ -382,13 +400,13 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
         answer = side.finish(path, json={"image_quality": 70, **extra})
         seen = ended(side, answer)
         message = side.last.get("message", "") if answer.status == 202 else ""
-        conflict = re.search(r"job_file_mapping cannot be used with (\w+)", message)
+        conflict = re.search(r"job_file_mapping cannot be used with (\w+)|(gt_pool)", message)
         obs[name] = (
             answer.status,
             answer.body if answer.status != 202 else None,
             seen.get("status"),
             "Can't find file 'c.png' in the input files" in message,
-            conflict and conflict.group(1),
+            conflict and (conflict.group(1) or conflict.group(2)),
             side.frames(task),
         )
     return obs

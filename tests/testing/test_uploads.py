@@ -295,6 +295,62 @@ def test_job_file_mapping_fails_with_what_cvat_fails_it_over(
     assert f"job_file_mapping cannot be used with {named}'" in failed["message"]
 
 
+@pytest.mark.parametrize(("sorting", "status"), [("natural", "failed"), ("random", "finished")])
+def test_a_ground_truth_pool_needs_random_sorting(api: Api, sorting: str, status: str) -> None:
+    """As on CVAT 2.24 (tests/live/test_fidelity.py): taken, then failed unless random."""
+    task = api.create_task()
+    form = {
+        "image_quality": "70",
+        "sorting_method": sorting,
+        "validation_params.mode": "gt_pool",
+        "validation_params.frame_selection_method": "random_uniform",
+        "validation_params.frame_count": "1",
+        "validation_params.frames_per_job_count": "1",
+        "client_files[0]": ("a.png", b"a"),
+    }
+    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
+    answer = api.ok("POST", f"/api/tasks/{task['id']}/data/", fields=form, headers=whole)
+    ended = api.wait(answer["rq_id"])
+    assert ended["status"] == status
+    if status == "failed":
+        assert (
+            'validation mode "gt_pool" can only be used with "random" sorting' in ended["message"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"mode": "gt"}, {"frame_selection_method": ["This field is required."]}),
+        (
+            {"mode": "gt_pool", "frame_selection_method": "random_uniform", "frame_count": "1"},
+            {
+                "non_field_errors": [
+                    'One of the fields "frames_per_job_count", "frames_per_job_share" required'
+                ]
+            },
+        ),
+        (
+            {"mode": "gt", "frame_selection_method": "manual", "frames[0]": "a", "frames[1]": "a"},
+            {"non_field_errors": ["Frames must not repeat"]},
+        ),
+    ],
+)
+def test_validation_params_are_checked_in_every_bulk_request(
+    api: Api, params: dict[str, str], detail: dict[str, list[str]]
+) -> None:
+    """As CVAT 2.24 answers (tests/live/test_fidelity.py), before it takes any file."""
+    task = api.create_task()
+    form = {
+        "image_quality": "70",
+        **{f"validation_params.{k}": v for k, v in params.items()},
+        "client_files[0]": ("a.png", b"a"),
+    }
+    path = f"/api/tasks/{task['id']}/data/"
+    refused = api.call("POST", path, fields=form, headers={"Upload-Multiple": "true"})
+    assert (refused.status, refused.json()) == (400, {"validation_params": detail})
+
+
 def test_large_upload_is_streamed_to_disk(server: FakeCvatServer, api: Api) -> None:
     """300 MB through TUS in 100 MB chunks, sent from a generator: the server must not buffer."""
     task = api.create_task()

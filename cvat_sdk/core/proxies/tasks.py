@@ -29,7 +29,11 @@ from cvat_sdk.core.proxies.model_proxy import (
     body_param,
     models_of,
 )
-from cvat_sdk.core.uploading import check_job_file_mapping, upload_task_data
+from cvat_sdk.core.uploading import (
+    check_job_file_mapping,
+    check_validation_params,
+    upload_task_data,
+)
 
 if TYPE_CHECKING:
     from cvat_sdk.api_client.models import ITaskRead as _Fields
@@ -205,5 +209,6 @@ class TasksRepo(
             raise type(error)(f"data_params.{error}") from None
         fields = spec.to_dict() if isinstance(spec, Model) else spec
         segment_size = fields.get("segment_size") if isinstance(fields, Mapping) else None
+        check_validation_params(values)
         check_job_file_mapping(values, segment_size=segment_size)
         return resources
