@@ -892,14 +892,32 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def check_validation_params(params: Mapping[str, Any]) -> None:
-    """Refuse a ground-truth pool (``validation_params`` mode ``"gt_pool"``) that CVAT 2.24
-    takes (202, after every file went up) and then fails the creation over: with a
-    ``job_file_mapping``, or with a sorting other than ``"random"``."""
+def check_validation_params(params: Mapping[str, Any], segment_size: int | None = None) -> None:
+    """Refuse ``validation_params`` that CVAT 2.24 takes (202, after every file went up) and
+    then fails the creation over: a ground-truth pool (mode ``"gt_pool"``) with a
+    ``job_file_mapping`` or with a sorting other than ``"random"``; and, where the task's
+    ``segment_size`` is known (``create_from_data``: 0 when the spec has none), ground truth
+    picked ``random_per_job`` by ``frames_per_job_count`` not below it."""
     validation = params.get("validation_params")
     if isinstance(validation, Model):
         validation = validation.to_dict()
-    if not isinstance(validation, Mapping) or _plain(validation.get("mode")) != "gt_pool":
+    if not isinstance(validation, Mapping):
+        return
+    per_job = validation.get("frames_per_job_count")
+    if (
+        segment_size is not None
+        and _plain(validation.get("mode")) == "gt"
+        and _plain(validation.get("frame_selection_method")) == "random_per_job"
+        and isinstance(per_job, int)
+        and segment_size <= per_job
+    ):
+        raise ApiValueError(
+            f"frames_per_job_count={per_job} needs a task whose segment_size is above it "
+            f"(the spec's is {segment_size or 'not set'}): give the spec a segment_size, or "
+            "use frames_per_job_share",
+            ["data_params", "validation_params", "frames_per_job_count"],
+        )
+    if _plain(validation.get("mode")) != "gt_pool":
         return
     if params.get("job_file_mapping") is not None:
         raise ApiValueError(

@@ -99,7 +99,7 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
         names = _ordered(list(area.registered), sorting, order, seed=task.id)
         sizes = None
         conflict = _mapping_conflict(task, fields, sorting) if mapping is not None else None
-        conflict = conflict or _pool_conflict(fields, sorting)
+        conflict = conflict or _validation_conflict(task, fields, sorting)
         if conflict is not None:  # CVAT checks these in the background
             raise BackgroundFailure(
                 "rest_framework.exceptions.ValidationError: [ErrorDetail(string="
@@ -122,9 +122,17 @@ def _finish_task_data(call: Call, area: UploadArea, form: Form) -> Reply:
     return start(call, rq_id, {"type": "create:task", "target": "task", "task_id": task.id}, work)
 
 
-def _pool_conflict(fields: Json, sorting: str) -> str | None:
-    """What CVAT 2.24 fails a creation with a ground-truth pool over."""
+def _validation_conflict(task: Task, fields: Json, sorting: str) -> str | None:
+    """What CVAT 2.24 fails a creation with validation_params over, in its order."""
     validation = _uploads.validation_params(fields) or {}
+    per_job = validation.get("frames_per_job_count")
+    if (
+        validation.get("mode") == "gt"
+        and validation.get("frame_selection_method") == "random_per_job"
+        and str(per_job).isdigit()
+        and task.segment_size <= int(str(per_job))
+    ):
+        return "Validation frame count per job cannot be greater than segment size"
     if validation.get("mode") == "gt_pool" and sorting != "random":
         return 'validation mode "gt_pool" can only be used with "random" sorting'
     return None

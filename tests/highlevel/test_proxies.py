@@ -162,7 +162,24 @@ def test_bad_input_is_refused_before_anything_is_sent(
     spec = models.TaskWriteRequest(**SPEC, segment_size=5)
     with pytest.raises(ApiValueError, match="segment_size=5"):
         hl.tasks.create_from_data(spec, resources=[image], data_params=mapped)
+    per_job = {"mode": "gt", "frame_selection_method": "random_per_job", "frames_per_job_count": 2}
+    for size in (None, 1, 2):  # CVAT 2.24 fails the creation unless segment_size > 2
+        sized = SPEC if size is None else {**SPEC, "segment_size": size}
+        with pytest.raises(ApiValueError) as caught:
+            hl.tasks.create_from_data(
+                sized, resources=[image], data_params={"validation_params": per_job}
+            )
+        assert caught.value.path_to_item == (
+            "data_params",
+            "validation_params",
+            "frames_per_job_count",
+        )
     assert server.request_log == []
+    sized = {**SPEC, "segment_size": 3}
+    task = hl.tasks.create_from_data(
+        sized, resources=[image], data_params={"validation_params": per_job}
+    )
+    task.remove()
 
 
 def test_lazy_iteration_fetches_pages_as_needed(hl: Client, server: FakeCvatServer) -> None:

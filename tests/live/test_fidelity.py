@@ -345,6 +345,7 @@ def data_names_are_registered_once(side: Side, images: dict[str, bytes]) -> Obs:
 
 
 POOL = {"mode": "gt_pool", "frame_selection_method": "random_uniform", "frame_count": 1}
+PER_JOB = {"mode": "gt", "frame_selection_method": "random_per_job", "frames_per_job_count": 1}
 
 
 def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
@@ -377,6 +378,9 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
             "validation_params": {**POOL, "frame_selection_method": "random_per_job"},
             "sorting_method": "random",
         },
+        "gt_per_job_without_segment_size": {"validation_params": PER_JOB},
+        "gt_per_job_segment_size_1": {"validation_params": PER_JOB, "task": {"segment_size": 1}},
+        "gt_per_job_segment_size_2": {"validation_params": PER_JOB, "task": {"segment_size": 2}},
         "gt_without_method": {"validation_params": {"mode": "gt", "frame_count": 1}},
         "gt_frames_not_manual": {"validation_params": {**POOL, "mode": "gt", "frames": ["a.png"]}},
         "gt_manual_repeated": {
@@ -400,13 +404,16 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
         answer = side.finish(path, json={"image_quality": 70, **extra})
         seen = ended(side, answer)
         message = side.last.get("message", "") if answer.status == 202 else ""
-        conflict = re.search(r"job_file_mapping cannot be used with (\w+)|(gt_pool)", message)
+        conflict = re.search(
+            r"job_file_mapping cannot be used with (\w+)|(gt_pool)|(greater than segment size)",
+            message,
+        )
         obs[name] = (
             answer.status,
             answer.body if answer.status != 202 else None,
             seen.get("status"),
             "Can't find file 'c.png' in the input files" in message,
-            conflict and (conflict.group(1) or conflict.group(2)),
+            conflict and next(group for group in conflict.groups() if group),
             side.frames(task),
         )
     return obs

@@ -295,6 +295,32 @@ def test_job_file_mapping_fails_with_what_cvat_fails_it_over(
     assert f"job_file_mapping cannot be used with {named}'" in failed["message"]
 
 
+@pytest.mark.parametrize(
+    ("segment_size", "status"), [(0, "failed"), (2, "failed"), (3, "finished")]
+)
+def test_ground_truth_per_job_needs_a_larger_segment_size(
+    api: Api, segment_size: int, status: str
+) -> None:
+    """As on CVAT 2.24 (tests/live/test_fidelity.py), a task without segment_size included."""
+    task = api.create_task(**({"segment_size": segment_size} if segment_size else {}))
+    form = {
+        "image_quality": "70",
+        "validation_params.mode": "gt",
+        "validation_params.frame_selection_method": "random_per_job",
+        "validation_params.frames_per_job_count": "2",
+        "client_files[0]": ("a.png", b"a"),
+    }
+    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
+    answer = api.ok("POST", f"/api/tasks/{task['id']}/data/", fields=form, headers=whole)
+    ended = api.wait(answer["rq_id"])
+    assert ended["status"] == status
+    if status == "failed":
+        assert (
+            "Validation frame count per job cannot be greater than segment size"
+            in (ended["message"])
+        )
+
+
 @pytest.mark.parametrize(("sorting", "status"), [("natural", "failed"), ("random", "finished")])
 def test_a_ground_truth_pool_needs_random_sorting(api: Api, sorting: str, status: str) -> None:
     """As on CVAT 2.24 (tests/live/test_fidelity.py): taken, then failed unless random."""

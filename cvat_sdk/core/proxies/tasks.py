@@ -209,6 +209,8 @@ class TasksRepo(
             raise type(error)(f"data_params.{error}") from None
         fields = spec.to_dict() if isinstance(spec, Model) else spec
         segment_size = fields.get("segment_size") if isinstance(fields, Mapping) else None
-        check_validation_params(values)
+        # CVAT reads a spec without segment_size as 0; another type is the spec's own error
+        known = 0 if segment_size is None else segment_size
+        check_validation_params(values, known if isinstance(known, int) else None)
         check_job_file_mapping(values, segment_size=segment_size)
         return resources
