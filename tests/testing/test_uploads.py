@@ -8,6 +8,7 @@ import os
 import re
 import resource
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -295,53 +296,42 @@ def test_job_file_mapping_fails_with_what_cvat_fails_it_over(
     assert f"job_file_mapping cannot be used with {named}'" in failed["message"]
 
 
+PER_JOB = {"mode": "gt", "frame_selection_method": "random_per_job", "frames_per_job_count": "2"}
+POOL = {
+    "mode": "gt_pool",
+    "frame_selection_method": "random_uniform",
+    "frame_count": "1",
+    "frames_per_job_count": "1",
+}
+TOO_MANY_PER_JOB = "Validation frame count per job cannot be greater than segment size"
+POOL_NOT_RANDOM = 'validation mode "gt_pool" can only be used with "random" sorting'
+
+
 @pytest.mark.parametrize(
-    ("segment_size", "status"), [(0, "failed"), (2, "failed"), (3, "finished")]
+    ("task_fields", "fields", "failure"),
+    [
+        ({}, PER_JOB, TOO_MANY_PER_JOB),  # a task without segment_size too
+        ({"segment_size": 2}, PER_JOB, TOO_MANY_PER_JOB),
+        ({"segment_size": 3}, PER_JOB, None),
+        ({}, {**POOL, "sorting_method": "natural"}, POOL_NOT_RANDOM),
+        ({}, {**POOL, "sorting_method": "random"}, None),
+    ],
 )
-def test_ground_truth_per_job_needs_a_larger_segment_size(
-    api: Api, segment_size: int, status: str
+def test_validation_params_fail_the_creation_as_on_cvat(
+    api: Api, task_fields: dict[str, int], fields: dict[str, str], failure: str | None
 ) -> None:
-    """As on CVAT 2.24 (tests/live/test_fidelity.py), a task without segment_size included."""
-    task = api.create_task(**({"segment_size": segment_size} if segment_size else {}))
-    form = {
+    """As on CVAT 2.24 (tests/live/test_fidelity.py): taken, then failed in the background."""
+    task = api.create_task(**task_fields)
+    form: dict[str, Any] = {
         "image_quality": "70",
-        "validation_params.mode": "gt",
-        "validation_params.frame_selection_method": "random_per_job",
-        "validation_params.frames_per_job_count": "2",
+        **{k if k == "sorting_method" else f"validation_params.{k}": v for k, v in fields.items()},
         "client_files[0]": ("a.png", b"a"),
     }
     whole = {"Upload-Start": "true", "Upload-Finish": "true"}
     answer = api.ok("POST", f"/api/tasks/{task['id']}/data/", fields=form, headers=whole)
     ended = api.wait(answer["rq_id"])
-    assert ended["status"] == status
-    if status == "failed":
-        assert (
-            "Validation frame count per job cannot be greater than segment size"
-            in (ended["message"])
-        )
-
-
-@pytest.mark.parametrize(("sorting", "status"), [("natural", "failed"), ("random", "finished")])
-def test_a_ground_truth_pool_needs_random_sorting(api: Api, sorting: str, status: str) -> None:
-    """As on CVAT 2.24 (tests/live/test_fidelity.py): taken, then failed unless random."""
-    task = api.create_task()
-    form = {
-        "image_quality": "70",
-        "sorting_method": sorting,
-        "validation_params.mode": "gt_pool",
-        "validation_params.frame_selection_method": "random_uniform",
-        "validation_params.frame_count": "1",
-        "validation_params.frames_per_job_count": "1",
-        "client_files[0]": ("a.png", b"a"),
-    }
-    whole = {"Upload-Start": "true", "Upload-Finish": "true"}
-    answer = api.ok("POST", f"/api/tasks/{task['id']}/data/", fields=form, headers=whole)
-    ended = api.wait(answer["rq_id"])
-    assert ended["status"] == status
-    if status == "failed":
-        assert (
-            'validation mode "gt_pool" can only be used with "random" sorting' in ended["message"]
-        )
+    assert ended["status"] == ("finished" if failure is None else "failed")
+    assert failure is None or failure in ended["message"]
 
 
 @pytest.mark.parametrize(
