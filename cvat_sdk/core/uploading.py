@@ -1006,12 +1006,12 @@ def upload_task_data(
     params = data_params.to_dict() if isinstance(data_params, Model) else dict(data_params or {})
     params.setdefault("image_quality", 70)
     _check_one_source(resources, params)
-    check_validation_params(params)
-    check_job_file_mapping(params)
     files = _resources(resources)
     if params.get("sorting_method") == "predefined":
         params.setdefault("upload_file_order", [f.name for f in files])
     request = _models(api_client).DataRequest(**params)  # validated before anything is sent
+    check_validation_params(params)  # on values of the right types, as DataRequest saw
+    check_job_file_mapping(params)
     response = _upload(
         api_client,
         f"/api/tasks/{int(task_id)}/data/",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cvat_sdk._runtime.exceptions import ApiValueError
+from cvat_sdk._runtime.exceptions import ApiTypeError, ApiValueError
 from cvat_sdk.api_client import ApiClient, models
 from cvat_sdk.core.uploading import upload_task_data
 from cvat_sdk.testing import FakeCvatServer
@@ -156,3 +156,22 @@ def test_a_ground_truth_pool_with_random_sorting_goes(
     params = {"validation_params": POOL, "sorting_method": "random"}
     upload_task_data(client, task_id, [an_image(tmp_path)], data_params=params)
     assert list(server.uploaded_files(task_id)) == ["a.png"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"job_file_mapping": 5},
+        {"validation_params": 3},
+        {"job_file_mapping": [["a.png"]], "sorting_method": 7},
+    ],
+)
+def test_values_of_the_wrong_type_get_a_typed_error_first(
+    server: FakeCvatServer, client: ApiClient, tmp_path: Path, params: dict[str, Any]
+) -> None:
+    """The checks of combinations look at values DataRequest has already typed."""
+    task_id = create_task(client)
+    before = server.count_requests()
+    with pytest.raises(ApiTypeError):
+        upload_task_data(client, task_id, [an_image(tmp_path)], data_params=params)
+    assert server.count_requests() == before
