@@ -135,8 +135,9 @@ def endpoint(call: Call, key: str, finish: Finish, *, import_rq_id: str | None =
 
 
 def check_data_fields(fields: Json) -> int:
-    """The image_quality every DataRequest needs; returns it. Also refuses a job_file_mapping
-    with an empty list in it, as DRF does."""
+    """The image_quality every DataRequest needs; returns it. Also refuses, as CVAT does in
+    every bulk request and finish, an empty list in job_file_mapping and validation_params
+    that break its rules."""
     quality = integer_field(fields, "image_quality", 0, 100, required=True) or 0
     mapping = fields.get("job_file_mapping")
     empty = ["This list may not be empty."]
