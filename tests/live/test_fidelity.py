@@ -390,6 +390,14 @@ def data_request_checks(side: Side, images: dict[str, bytes]) -> Obs:
                 "frames": ["a.png", "a.png"],
             }
         },
+        "mapping_filename_pattern": {
+            "job_file_mapping": [["a.png", "b.png"]],
+            "filename_pattern": "*.png",
+        },
+        "mapping_server_files_exclude": {
+            "job_file_mapping": [["a.png", "b.png"]],
+            "server_files_exclude": ["c.png"],
+        },
         "mapping_segment_size": {
             "job_file_mapping": [["a.png", "b.png"]],
             "task": {"segment_size": 1},
